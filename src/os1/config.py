@@ -1,0 +1,334 @@
+"""One typed settings model, read from a TOML file, ``OS1_*`` variables and flags.
+
+Precedence, lowest to highest: defaults, ``config.toml`` in the data directory,
+environment variables, command-line flags. Every setting has a dotted key
+(``llm.temperature``) and an environment variable (``OS1_LLM_TEMPERATURE``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+import tomlkit
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from os1.errors import ConfigError
+
+CONFIG_FILE = "config.toml"
+HOME_ENV = "OS1_HOME"
+ENV_PREFIX = "OS1_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class LLMSettings(_Section):
+    context_tokens: int = Field(4096, ge=512, le=131072, description="Context window (tokens).")
+    threads: int = Field(0, ge=0, le=256, description="CPU threads for llama.cpp; 0 = all cores.")
+    max_reply_tokens: int = Field(96, ge=8, le=4096, description="Longest reply, in tokens.")
+    temperature: float = Field(0.6, ge=0.0, le=2.0, description="Sampling temperature.")
+    prompt_format: Literal["auto", "transcript", "chat"] = Field(
+        "auto",
+        description="How to prompt a local GGUF: transcript (base models), chat (its template),"
+        " or auto (chat if the file has a chat template).",
+    )
+
+
+class OpenAISettings(_Section):
+    base_url: str = Field(
+        "http://127.0.0.1:11434/v1", description="OpenAI-compatible endpoint (ends in /v1)."
+    )
+    api_key_env: str = Field(
+        "OS1_OPENAI_API_KEY", description="Environment variable that holds the API key."
+    )
+    timeout: float = Field(60.0, gt=0, le=3600, description="Seconds to wait for the server.")
+
+
+class ChatSettings(_Section):
+    history_messages: int = Field(
+        60, ge=2, le=2000, description="Recent messages kept in the prompt."
+    )
+    max_input_chars: int = Field(
+        8000, ge=100, le=1_000_000, description="Longest message accepted, in characters."
+    )
+    new_conversation_after_hours: float = Field(
+        6.0, gt=0, description="Start a new conversation after this long a silence."
+    )
+
+
+class Settings(_Section):
+    model: str = Field(
+        "embedded",
+        description="embedded | gguf:/path/to/model.gguf | openai:MODEL_NAME | fake",
+    )
+    models_dir: str = Field(
+        "", description="Where embedded models are assembled; empty = the user cache directory."
+    )
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    openai: OpenAISettings = Field(default_factory=OpenAISettings)
+    chat: ChatSettings = Field(default_factory=ChatSettings)
+
+    def models_path(self) -> Path:
+        if self.models_dir:
+            return Path(self.models_dir).expanduser()
+        return Path(platformdirs.user_cache_dir("os1")) / "models"
+
+
+@dataclass(frozen=True)
+class SettingInfo:
+    key: str
+    env: str
+    type: Any
+    default: Any
+    description: str
+
+
+def setting_infos() -> dict[str, SettingInfo]:
+    """Every setting by dotted key, in declaration order."""
+    infos: dict[str, SettingInfo] = {}
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                walk(annotation, f"{prefix}{name}.")
+                continue
+            key = f"{prefix}{name}"
+            infos[key] = SettingInfo(
+                key=key,
+                env=ENV_PREFIX + key.replace(".", "_").upper(),
+                type=annotation,
+                default=field.get_default(call_default_factory=True),
+                description=field.description or "",
+            )
+
+    walk(Settings, "")
+    return infos
+
+
+def resolve_home(flag: str | os.PathLike[str] | None = None) -> Path:
+    """The data directory: ``--home``, else ``OS1_HOME``, else the platform's user data dir."""
+    if flag:
+        home = Path(flag)
+    elif os.environ.get(HOME_ENV):
+        home = Path(os.environ[HOME_ENV])
+    else:
+        home = Path(platformdirs.user_data_dir("os1"))
+    return home.expanduser().resolve()
+
+
+def ensure_home(home: Path) -> Path:
+    """Create the data directory (private to the user) if it does not exist."""
+    try:
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot create the data directory {home}: {exc.strerror}.",
+            "Choose another with --home DIR or OS1_HOME=DIR.",
+        ) from exc
+    return home
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        node = nested
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return nested
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """Line number (1-based) where a dotted key is set in a TOML text, if found."""
+    *section_parts, leaf = key.split(".")
+    want = ".".join(section_parts)
+    section = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        header = re.fullmatch(r"\[\s*([^\]]+?)\s*\]", stripped)
+        if header:
+            section = header.group(1)
+            continue
+        match = re.match(r"([A-Za-z0-9_.\-\"]+)\s*=", stripped)
+        if not match:
+            continue
+        full = ".".join(p for p in (section, match.group(1).strip('"')) if p)
+        if full == key or (section == want and match.group(1) == leaf):
+            return number
+    return None
+
+
+class ConfigFile:
+    """The ``config.toml`` in a data directory: read with line-accurate errors, edit in place."""
+
+    def __init__(self, home: Path) -> None:
+        self.path = home / CONFIG_FILE
+
+    def read_text(self) -> str:
+        try:
+            return self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return ""
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{self.path} is not UTF-8 text (bad byte at offset {exc.start}).",
+                "Fix or delete the file; `os1 config set` recreates it.",
+            ) from exc
+
+    def load(self) -> dict[str, Any]:
+        text = self.read_text()
+        try:
+            return dict(_flatten(tomllib.loads(text)))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(
+                f"{self.path} is not valid TOML: {exc}.",
+                "Fix that line, or delete the file to go back to the defaults.",
+            ) from exc
+
+    def set(self, key: str, value: Any) -> None:
+        text = self.read_text()
+        try:
+            document = tomlkit.parse(text)
+        except tomlkit.exceptions.ParseError as exc:
+            raise ConfigError(f"{self.path} is not valid TOML: {exc}.") from exc
+        *parents, leaf = key.split(".")
+        table: Any = document
+        for part in parents:
+            if part not in table:
+                table[part] = tomlkit.table()
+            table = table[part]
+        table[leaf] = value
+        tmp = self.path.with_suffix(".toml.tmp")
+        tmp.write_text(tomlkit.dumps(document), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+def _env_values(environ: Mapping[str, str]) -> dict[str, str]:
+    return {info.key: environ[info.env] for info in setting_infos().values() if info.env in environ}
+
+
+def load_settings(
+    home: Path,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Settings for a data directory: file, then environment, then ``overrides`` (flags)."""
+    environ = os.environ if environ is None else environ
+    config = ConfigFile(home)
+    layers: list[tuple[str, dict[str, Any]]] = [
+        (str(config.path), config.load()),
+        ("environment", _env_values(environ)),
+        ("flags", {k: v for k, v in (overrides or {}).items() if v is not None}),
+    ]
+    infos = setting_infos()
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for source, values in layers:
+        for key, value in values.items():
+            if key not in infos:
+                where = source
+                if source == str(config.path):
+                    line = _line_of(config.read_text(), key)
+                    where = f"{source}, line {line}" if line else source
+                known = ", ".join(infos)
+                raise ConfigError(
+                    f"Unknown setting {key!r} ({where}).", f"Known settings: {known}."
+                )
+            merged[key] = value
+            origin[key] = source
+    try:
+        return Settings.model_validate(_nest(merged))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(p) for p in error["loc"])
+        source = origin.get(key, "defaults")
+        where = source
+        if source == str(config.path):
+            line = _line_of(config.read_text(), key)
+            where = f"{source}, line {line}" if line else source
+        elif source == "environment":
+            where = f"environment variable {infos[key].env}"
+        raise ConfigError(
+            f"Invalid value for {key} ({where}): {error['msg']}.",
+            f"Change it with `os1 config set {key} VALUE`.",
+        ) from exc
+
+
+def parse_value(key: str, raw: str) -> Any:
+    """Turn a command-line string into the type a setting expects, or raise ConfigError."""
+    infos = setting_infos()
+    if key not in infos:
+        raise ConfigError(f"Unknown setting {key!r}.", f"Known settings: {', '.join(infos)}.")
+    kind = infos[key].type
+    try:
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        if kind is bool:
+            lowered = raw.strip().lower()
+            if lowered in {"true", "yes", "on", "1"}:
+                return True
+            if lowered in {"false", "no", "off", "0"}:
+                return False
+            raise ValueError(raw)
+    except ValueError as exc:
+        name = getattr(kind, "__name__", str(kind))
+        raise ConfigError(f"{key} expects a {name}, not {raw!r}.") from exc
+    return raw
+
+
+def settings_as_flat(settings: Settings) -> dict[str, Any]:
+    return dict(_flatten(settings.model_dump()))
+
+
+def set_setting(home: Path, key: str, raw: str) -> Any:
+    """Validate and store one setting in the data directory's config file."""
+    value = parse_value(key, raw)
+    config = ConfigFile(home)
+    current = config.load()
+    current[key] = value
+    try:
+        Settings.model_validate(_nest(current))
+    except ValidationError as exc:
+        raise ConfigError(f"Invalid value for {key}: {exc.errors()[0]['msg']}.") from exc
+    config.set(key, value)
+    return value
+
+
+def setting_sources(
+    home: Path, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Where each setting's value comes from: flag, environment, config file or default."""
+    environ = os.environ if environ is None else environ
+    from_file = ConfigFile(home).load()
+    from_env = _env_values(environ)
+    sources = {}
+    for key in setting_infos():
+        if (overrides or {}).get(key) is not None:
+            sources[key] = "flag"
+        elif key in from_env:
+            sources[key] = "environment"
+        elif key in from_file:
+            sources[key] = "config file"
+        else:
+            sources[key] = "default"
+    return sources

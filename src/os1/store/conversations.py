@@ -1,0 +1,143 @@
+"""Conversations and their messages, kept verbatim with time, speaker and a stable id."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from os1.clock import Clock, from_iso, new_id, system_clock, to_iso
+from os1.store.db import Database
+
+Role = Literal["user", "companion", "system"]
+Status = Literal["complete", "interrupted", "error"]
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    conversation_id: str
+    role: Role
+    speaker: str
+    text: str
+    created_at: datetime
+    status: Status = "complete"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Message:
+        return cls(
+            id=row["id"],
+            conversation_id=row["conversation_id"],
+            role=row["role"],
+            speaker=row["speaker"],
+            text=row["text"],
+            created_at=from_iso(row["created_at"]),
+            status=row["status"],
+            meta=json.loads(row["meta"]),
+        )
+
+
+_COLUMNS = "id, conversation_id, role, speaker, text, created_at, status, meta"
+
+
+class Conversations:
+    def __init__(self, db: Database, clock: Clock = system_clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def start(self) -> str:
+        conversation_id = new_id("c")
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO conversations (id, started_at) VALUES (?, ?)",
+                (conversation_id, to_iso(self.clock())),
+            )
+        return conversation_id
+
+    def exists(self, conversation_id: str) -> bool:
+        return bool(self.db.query("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)))
+
+    def current(self, new_after: timedelta) -> str:
+        """The latest conversation if it was active within ``new_after``, else a new one."""
+        rows = self.db.query(
+            "SELECT conversation_id, created_at FROM messages ORDER BY seq DESC LIMIT 1"
+        )
+        if rows and self.clock() - from_iso(rows[0]["created_at"]) < new_after:
+            return str(rows[0]["conversation_id"])
+        return self.start()
+
+    def add(
+        self,
+        conversation_id: str,
+        role: Role,
+        speaker: str,
+        text: str,
+        *,
+        status: Status = "complete",
+        meta: dict[str, Any] | None = None,
+        created_at: datetime | None = None,
+    ) -> Message:
+        message = Message(
+            id=new_id("m"),
+            conversation_id=conversation_id,
+            role=role,
+            speaker=speaker,
+            text=text,
+            created_at=created_at or self.clock(),
+            status=status,
+            meta=dict(meta or {}),
+        )
+        with self.db.transaction() as conn:
+            conn.execute(
+                f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    message.id,
+                    message.conversation_id,
+                    message.role,
+                    message.speaker,
+                    message.text,
+                    to_iso(message.created_at),
+                    message.status,
+                    json.dumps(message.meta, ensure_ascii=False),
+                ),
+            )
+        return message
+
+    def recent(self, limit: int) -> list[Message]:
+        """The last ``limit`` messages across conversations, oldest first."""
+        rows = self.db.query(f"SELECT {_COLUMNS} FROM messages ORDER BY seq DESC LIMIT ?", (limit,))
+        return [Message.from_row(row) for row in reversed(rows)]
+
+    def in_conversation(self, conversation_id: str) -> list[Message]:
+        rows = self.db.query(
+            f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY seq",
+            (conversation_id,),
+        )
+        return [Message.from_row(row) for row in rows]
+
+    def count(self, role: Role | None = None) -> int:
+        if role is None:
+            rows = self.db.query("SELECT COUNT(*) AS n FROM messages")
+        else:
+            rows = self.db.query("SELECT COUNT(*) AS n FROM messages WHERE role = ?", (role,))
+        return int(rows[0]["n"])
+
+    def conversation_count(self) -> int:
+        return int(self.db.query("SELECT COUNT(*) AS n FROM conversations")[0]["n"])
+
+    def last_message(self, role: Role | None = None) -> Message | None:
+        if role is None:
+            rows = self.db.query(f"SELECT {_COLUMNS} FROM messages ORDER BY seq DESC LIMIT 1")
+        else:
+            rows = self.db.query(
+                f"SELECT {_COLUMNS} FROM messages WHERE role = ? ORDER BY seq DESC LIMIT 1",
+                (role,),
+            )
+        return Message.from_row(rows[0]) if rows else None
+
+    def first_message_time(self) -> datetime | None:
+        rows = self.db.query("SELECT created_at FROM messages ORDER BY seq LIMIT 1")
+        return from_iso(rows[0]["created_at"]) if rows else None

@@ -1,0 +1,103 @@
+"""The database connection: WAL mode, foreign keys, migrations, explicit transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from os1.errors import OS1Error
+from os1.store.migrations import MIGRATIONS
+
+DB_FILE = "os1.db"
+
+
+class Database:
+    """One SQLite database. Use ``transaction()`` for every write."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path) if str(path) != ":memory:" else Path(":memory:")
+        self._lock = threading.RLock()
+        try:
+            self.conn = sqlite3.connect(
+                str(path), isolation_level=None, check_same_thread=False, timeout=10.0
+            )
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise OS1Error(
+                f"Cannot open the database {path}: {exc}.",
+                "If the file is damaged, move it aside and OS1 will start a new one.",
+            ) from exc
+
+    @classmethod
+    def in_home(cls, home: Path) -> Database:
+        return cls(home / DB_FILE)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """An immediate (write-locking) transaction; rolled back on any exception."""
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self.conn.execute(sql, params).fetchall()
+
+    def applied_migrations(self) -> list[str]:
+        rows = self.query("SELECT name FROM schema_migrations ORDER BY name")
+        return [row["name"] for row in rows]
+
+    def _migrate(self) -> None:
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        applied = set(self.applied_migrations())
+        known = {name for name, _ in MIGRATIONS}
+        unknown = applied - known
+        if unknown:
+            raise OS1Error(
+                f"The database {self.path} was written by a newer OS1 "
+                f"(migrations {', '.join(sorted(unknown))}).",
+                "Upgrade OS1, or use another data directory with --home.",
+            )
+        for name, sql in MIGRATIONS:
+            if name in applied:
+                continue
+            with self.transaction() as conn:
+                for statement in _statements(sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                    (name, datetime.now(UTC).isoformat()),
+                )
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+
+def _statements(sql: str) -> Iterator[str]:
+    """Split a migration into statements (complete_statement handles triggers and quotes)."""
+    buffer = ""
+    for line in sql.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                yield buffer.strip()
+            buffer = ""
+    if buffer.strip():
+        yield buffer.strip()
