@@ -1,0 +1,249 @@
+"""One turn of conversation: store the user's words, stream a reply, store the reply.
+
+Nothing is lost along the way: the user's message is stored before the model is asked,
+a reply cut short by Ctrl-C is stored as far as it got and marked ``interrupted``, and a
+model failure leaves the conversation exactly as it was plus the user's message.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+from os1.clock import Clock, system_clock
+from os1.companion.affect import AffectState, read_mood
+from os1.companion.persona import AFFECT_KEY, Persona
+from os1.companion.prompt import PromptBuilder
+from os1.companion.relationship import Stage, stage_for
+from os1.companion.shaping import ReplyShaper
+from os1.config import Settings
+from os1.errors import InputError
+from os1.llm.base import LLM, GenerationParams, Prompt
+from os1.store.conversations import Conversations, Message
+from os1.store.db import Database
+from os1.store.state import StateStore
+
+RELATIONSHIP_KEY = "relationship"
+_FALLBACK_REPLY = "Mm. Tell me more?"
+_HISTORY_BLOCK_DIVISOR = 2
+
+
+@dataclass(frozen=True)
+class Timings:
+    first_token_ms: float | None
+    total_ms: float
+    tokens: int
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        if self.first_token_ms is None or self.tokens < 2:
+            return None
+        seconds = (self.total_ms - self.first_token_ms) / 1000
+        return (self.tokens - 1) / seconds if seconds > 0 else None
+
+
+@dataclass
+class TurnResult:
+    conversation_id: str
+    user_message: Message
+    reply: str = ""
+    reply_message: Message | None = None
+    status: Literal["complete", "interrupted", "pending"] = "pending"
+    timings: Timings = field(default_factory=lambda: Timings(None, 0.0, 0))
+
+
+def check_input(text: str, max_chars: int) -> str:
+    """The message to send, or InputError saying what is wrong with it."""
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        raise InputError(
+            "That message is not valid UTF-8 text, so I can't read it.",
+            "Check your terminal's encoding (it should be UTF-8) and try again.",
+        )
+    cleaned = text.replace("\x00", "").strip()
+    if not cleaned:
+        raise InputError("The message is empty. Type something to say.")
+    if len(cleaned) > max_chars:
+        raise InputError(
+            f"That message is {len(cleaned):,} characters long; the limit is {max_chars:,}.",
+            "Send a shorter part, or raise the limit with `os1 config set chat.max_input_chars N`.",
+        )
+    return cleaned
+
+
+class Companion:
+    """The mind of one companion: persona, memory of the conversation, and a model."""
+
+    def __init__(
+        self,
+        db: Database,
+        llm: LLM,
+        persona: Persona,
+        settings: Settings,
+        *,
+        clock: Clock = system_clock,
+    ) -> None:
+        self.db = db
+        self.llm = llm
+        self.persona = persona
+        self.settings = settings
+        self.clock = clock
+        self.conversations = Conversations(db, clock)
+        self.state = StateStore(db, clock)
+        self.prompts = PromptBuilder(persona)
+
+    # -- state ------------------------------------------------------------------
+
+    @property
+    def affect(self) -> AffectState:
+        return AffectState.from_dict(self.state.get(AFFECT_KEY))
+
+    def stage(self) -> Stage:
+        return stage_for(
+            self.conversations.count("user"),
+            self.conversations.first_message_time(),
+            self.clock(),
+        )
+
+    def last_talked(self) -> timedelta | None:
+        last = self.conversations.last_message()
+        return self.clock() - last.created_at if last else None
+
+    # -- prompts ----------------------------------------------------------------
+
+    def history(self, upcoming: int = 0) -> list[Message]:
+        """Recent messages for the prompt, in a window that moves in blocks.
+
+        ``upcoming`` counts messages about to be added: the window is placed as it will
+        be then, so a prompt prepared ahead of time stays a prefix of the real one.
+        """
+        size = self.settings.chat.history_messages
+        block = max(1, size // _HISTORY_BLOCK_DIVISOR)
+        total = self.conversations.count()
+        start = max(0, total + upcoming - size) // block * block
+        history = self.conversations.recent(total - start)
+        budget = self._history_char_budget()
+        while len(history) > 1 and sum(len(m.text) + 24 for m in history) > budget:
+            history = history[block:] if len(history) > block else history[1:]
+        return history
+
+    def _history_char_budget(self) -> int:
+        llm = self.settings.llm
+        spare_tokens = llm.context_tokens - llm.max_reply_tokens - 400  # header and cue
+        return max(1000, spare_tokens * 3)
+
+    def build_prompt(self, upcoming: int = 0) -> Prompt:
+        return self.prompts.build(
+            self.history(upcoming), self.stage(), max_message_chars=self._history_char_budget()
+        )
+
+    def warm_up(self) -> None:
+        """Evaluate the prompt as it will start for the user's next message.
+
+        Run it while the user is reading or typing: when the window of recent messages
+        has just moved (or the header changed), the next reply then still starts fast.
+        """
+        self.llm.prepare(self.build_prompt(upcoming=1))
+
+    # -- a turn -----------------------------------------------------------------
+
+    def start_turn(self, text: str, conversation_id: str | None = None) -> TurnResult:
+        """Validate and store the user's message; the reply is produced by ``stream``."""
+        cleaned = check_input(text, self.settings.chat.max_input_chars)
+        if conversation_id is None:
+            new_after = timedelta(hours=self.settings.chat.new_conversation_after_hours)
+            conversation_id = self.conversations.current(new_after)
+        elif not self.conversations.exists(conversation_id):
+            raise InputError(f"There is no conversation {conversation_id!r}.")
+        reading = read_mood(cleaned)
+        affect = self.affect.update(reading)
+        meta = {"mood": affect.user_mood} if affect.user_mood != "neutral" else {}
+        user_message = self.conversations.add(
+            conversation_id, "user", self.persona.user_name, cleaned, meta=meta
+        )
+        self.state.put(AFFECT_KEY, affect.to_dict())
+        return TurnResult(conversation_id=conversation_id, user_message=user_message)
+
+    def stream(self, turn: TurnResult) -> Generator[str, None, None]:
+        """Stream the reply to ``turn``. Closing early (or Ctrl-C) keeps what was said."""
+        started = time.perf_counter()
+        first: float | None = None
+        tokens = 0
+        shaper = ReplyShaper(
+            [self.persona.user_name, self.persona.companion_name],
+            stop_at_newline=True,
+        )
+        params = GenerationParams(
+            max_tokens=self.settings.llm.max_reply_tokens,
+            temperature=self.settings.llm.temperature,
+        )
+        completed = False
+        try:
+            for attempt in range(2):
+                prompt = self.build_prompt()
+                chunks = self.llm.stream(prompt, params)
+                try:
+                    for chunk in chunks:
+                        tokens += 1
+                        visible = shaper.feed(chunk)
+                        if visible:
+                            if first is None:
+                                first = time.perf_counter()
+                            yield visible
+                        if shaper.stopped:
+                            break
+                finally:
+                    close = getattr(chunks, "close", None)
+                    if close:
+                        close()
+                if shaper.text.strip() or attempt == 1:
+                    break
+                # A small base model sometimes ends its turn at once: ask once more.
+                shaper = ReplyShaper([self.persona.user_name, self.persona.companion_name])
+                params = GenerationParams(
+                    max_tokens=params.max_tokens, temperature=min(1.0, params.temperature + 0.2)
+                )
+            tail = shaper.finish()
+            if not shaper.text.strip():
+                tail = _FALLBACK_REPLY
+                shaper.text = tail
+            if tail:
+                if first is None:
+                    first = time.perf_counter()
+                yield tail
+            completed = True
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            turn.timings = Timings(
+                first_token_ms=None if first is None else (first - started) * 1000,
+                total_ms=elapsed,
+                tokens=tokens,
+            )
+            self._finish(turn, shaper.text.strip(), completed)
+
+    def _finish(self, turn: TurnResult, reply: str, completed: bool) -> None:
+        turn.reply = reply
+        if not completed and not reply:
+            # Failed or cancelled before a word was said: only the user's message stays.
+            turn.status = "interrupted"
+            return
+        status: Literal["complete", "interrupted"] = "complete" if completed else "interrupted"
+        turn.reply_message = self.conversations.add(
+            turn.conversation_id,
+            "companion",
+            self.persona.companion_name,
+            reply,
+            status=status,
+        )
+        turn.status = status
+        stage = self.stage()
+        self.state.put(RELATIONSHIP_KEY, {"stage": stage.name})
+
+    def respond(self, text: str, conversation_id: str | None = None) -> TurnResult:
+        """Run a whole turn without streaming (tests, scripts)."""
+        turn = self.start_turn(text, conversation_id)
+        for _ in self.stream(turn):
+            pass
+        return turn
