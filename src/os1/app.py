@@ -1,0 +1,147 @@
+"""The composition root: builds the companion's parts from a data directory and settings."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from os1.clock import Clock, system_clock, to_iso
+from os1.companion.dialogue import Companion
+from os1.companion.onboarding import Onboarding
+from os1.companion.persona import Persona, load_persona, save_persona
+from os1.config import Settings, ensure_home, load_settings, resolve_home
+from os1.errors import NotSetUpError
+from os1.llm.base import LLM
+from os1.llm.embedded_model import Progress
+from os1.llm.registry import load_llm
+from os1.store.conversations import Conversations
+from os1.store.db import DB_FILE, Database
+from os1.store.state import StateStore
+
+
+def stderr_progress(label: str) -> Progress:
+    """A progress callback that shows a percentage on stderr.
+
+    On a terminal one line is redrawn; elsewhere (logs, CI) a line every 25%.
+    """
+    last = [-1]
+    live = sys.stderr.isatty()
+    step = 1 if live else 25
+
+    def report(done: int, total: int) -> None:
+        percent = int(100 * done / total) if total else 100
+        shown = percent - percent % step
+        if shown == last[0]:
+            return
+        last[0] = shown
+        if live:
+            end = "\n" if done >= total else ""
+            print(f"\r{label}: {shown:3d}%", end=end, file=sys.stderr, flush=True)
+        else:
+            print(f"{label}: {shown}%", file=sys.stderr, flush=True)
+
+    return report
+
+
+@dataclass
+class App:
+    home: Path
+    settings: Settings
+    clock: Clock = system_clock
+    llm_factory: Callable[[Settings], LLM] | None = None
+    _db: Database | None = field(default=None, init=False)
+    _llm: LLM | None = field(default=None, init=False)
+
+    @classmethod
+    def open(
+        cls,
+        home: str | Path | None = None,
+        overrides: dict[str, Any] | None = None,
+        *,
+        clock: Clock = system_clock,
+        llm_factory: Callable[[Settings], LLM] | None = None,
+    ) -> App:
+        resolved = ensure_home(resolve_home(home))
+        return cls(resolved, load_settings(resolved, overrides), clock, llm_factory)
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = Database.in_home(self.home)
+        return self._db
+
+    @property
+    def llm(self) -> LLM:
+        if self._llm is None:
+            if self.llm_factory is not None:
+                self._llm = self.llm_factory(self.settings)
+            else:
+                self._llm = load_llm(
+                    self.settings, stderr_progress("Preparing the embedded model (first run)")
+                )
+        return self._llm
+
+    def persona(self) -> Persona | None:
+        return load_persona(StateStore(self.db, self.clock))
+
+    def require_persona(self) -> Persona:
+        persona = self.persona()
+        if persona is None:
+            raise NotSetUpError(
+                "OS1 isn't set up yet.",
+                "Run `os1` to meet your companion, or "
+                "`os1 setup --non-interactive --user-name NAME --voice female`.",
+            )
+        return persona
+
+    def companion(self) -> Companion:
+        return Companion(self.db, self.llm, self.require_persona(), self.settings, clock=self.clock)
+
+    def complete_onboarding(
+        self, onboarding: Onboarding, rng: random.Random | None = None
+    ) -> tuple[Persona, str]:
+        """Let the companion choose its name, store the persona, and return its greeting."""
+        persona = onboarding.finish(self.llm, self.clock(), rng)
+        save_persona(StateStore(self.db, self.clock), persona)
+        greeting = (
+            f"Hi {persona.user_name}. I've chosen a name for myself: {persona.companion_name}."
+            f" I picked it because {persona.name_reason}. It's really good to meet you."
+        )
+        conversations = Conversations(self.db, self.clock)
+        conversation_id = conversations.start()
+        conversations.add(conversation_id, "companion", persona.companion_name, greeting)
+        return persona, greeting
+
+    def reset(self) -> Path | None:
+        """Move the current database aside (nothing is deleted); return where it went."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        db_path = self.home / DB_FILE
+        if not db_path.exists():
+            return None
+        backups = self.home / "backups"
+        backups.mkdir(exist_ok=True)
+        stamp = to_iso(self.clock()).replace(":", "").replace("-", "")[:15]
+        target = backups / f"os1-{stamp}.db"
+        # Fold the WAL into the main file first so the backup is one complete file.
+        database = Database(db_path)
+        database.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        database.close()
+        shutil.move(str(db_path), target)
+        for suffix in ("-wal", "-shm"):
+            (self.home / f"{DB_FILE}{suffix}").unlink(missing_ok=True)
+        return target
+
+    def close(self) -> None:
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None
+        if self._db is not None:
+            self._db.close()
+            self._db = None

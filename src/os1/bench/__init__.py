@@ -1,0 +1,1 @@
+"""Benchmarks that print JSON (also run as `os1 bench ...`)."""

@@ -1,0 +1,452 @@
+"""The ``os1`` command. Thin: it parses, builds the app, and calls into it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import click
+
+from os1 import __version__
+from os1.app import App
+from os1.companion.dialogue import Companion, TurnResult
+from os1.companion.onboarding import Onboarding
+from os1.config import set_setting, setting_infos, setting_sources
+from os1.errors import InputError, OS1Error
+
+_INTERRUPTED = " [interrupted]"
+
+
+# -- terminal helpers ------------------------------------------------------------
+
+
+def _say(text: str = "", *, err: bool = False, nl: bool = True) -> None:
+    click.echo(text, err=err, nl=nl)
+
+
+def _fail(error: OS1Error) -> NoReturn:
+    _say(f"Error: {error.message}", err=True)
+    if error.hint:
+        _say(error.hint, err=True)
+    sys.exit(error.exit_code)
+
+
+def _read_line(prompt: str) -> str | None:
+    """One line from the user; None at end of input. Bytes that are not UTF-8 survive
+    as surrogates, so the caller can say so instead of crashing."""
+    if sys.stdin.isatty():
+        try:
+            return input(prompt)
+        except EOFError:
+            return None
+    _say(prompt, nl=False)
+    raw = sys.stdin.buffer.readline()
+    if not raw:
+        return None
+    return raw.decode("utf-8", errors="surrogateescape").rstrip("\r\n")
+
+
+def _read_all_stdin() -> str:
+    return sys.stdin.buffer.read().decode("utf-8", errors="surrogateescape")
+
+
+@contextmanager
+def _errors_as_messages() -> Iterator[None]:
+    try:
+        yield
+    except OS1Error as error:
+        _fail(error)
+
+
+def _open(ctx: click.Context) -> App:
+    options: dict[str, Any] = ctx.obj
+    app = App.open(options.get("home"), {"model": options.get("model")})
+    ctx.call_on_close(app.close)
+    return app
+
+
+# -- the command group -------------------------------------------------------------
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", metavar="DIR", help="Data directory (default: $OS1_HOME or your data dir).")
+@click.option(
+    "--model",
+    metavar="SPEC",
+    help="embedded | gguf:/path/model.gguf | openai:MODEL | fake (overrides the config).",
+)
+@click.version_option(__version__, prog_name="os1")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None, model: str | None) -> None:
+    """OS1: your private AI companion. Run without a command to talk."""
+    ctx.obj = {"home": home, "model": model}
+    if sys.stdin.isatty():
+        sys.stdin.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(chat)
+
+
+# -- onboarding --------------------------------------------------------------------
+
+
+def _onboard_interactively(app: App) -> Companion:
+    onboarding = Onboarding()
+    _say("OS1 · setting up. (Ctrl-C at any time stops without saving.)\n")
+    try:
+        while (question := onboarding.question()) is not None:
+            _say(f"OS1: {question.text}")
+            while True:
+                answer = _read_line("> ")
+                if answer is None:
+                    raise KeyboardInterrupt
+                try:
+                    ack = onboarding.answer(answer)
+                except InputError as error:
+                    _say(f"OS1: {error.message}")
+                    continue
+                if ack:
+                    _say(f"OS1: {ack}")
+                break
+    except KeyboardInterrupt:
+        _say("\nSetup stopped; nothing was saved. Run `os1` to start again.", err=True)
+        sys.exit(130)
+    _say("OS1: Give me a moment. I'm choosing a name for myself…")
+    with _errors_as_messages():
+        persona, greeting = app.complete_onboarding(onboarding)
+    _say(f"\n{persona.companion_name}: {greeting}\n")
+    return app.companion()
+
+
+@cli.command()
+@click.option("--reset", is_flag=True, help="Start over: your current companion is backed up.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (with --reset).")
+@click.option("--non-interactive", is_flag=True, help="Use default answers (needs the two below).")
+@click.option("--user-name", metavar="NAME", help="Your name (with --non-interactive).")
+@click.option(
+    "--voice", type=click.Choice(["female", "male"]), help="Companion's voice (non-interactive)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def setup(
+    ctx: click.Context,
+    reset: bool,
+    yes: bool,
+    non_interactive: bool,
+    user_name: str | None,
+    voice: str | None,
+    as_json: bool,
+) -> None:
+    """Meet your companion: a few questions, a voice, and a name it chooses."""
+    with _errors_as_messages():
+        app = _open(ctx)
+        existing = app.persona()
+        if existing and not reset:
+            _say(
+                f"Already set up: you're talking with {existing.companion_name}. "
+                "`os1 setup --reset` starts over."
+            )
+            return
+        if non_interactive and (not user_name or not voice):
+            raise InputError("--non-interactive needs --user-name NAME and --voice female|male.")
+        if existing and reset:
+            if not yes:
+                if not sys.stdin.isatty():
+                    raise InputError("Resetting needs confirmation: add --yes.")
+                click.confirm(
+                    f"This moves everything you and {existing.companion_name} said to a backup"
+                    " and starts over. Continue?",
+                    abort=True,
+                )
+            backup = app.reset()
+            if backup:
+                _say(f"Your previous companion is saved in {backup}.", err=True)
+        if non_interactive:
+            onboarding = Onboarding()
+            assert user_name and voice
+            onboarding.fill_defaults(user_name, "male" if voice == "male" else "female")
+            persona, greeting = app.complete_onboarding(onboarding)
+            if as_json:
+                _say(json.dumps({**persona.to_dict(), "greeting": greeting}, ensure_ascii=False))
+            else:
+                _say(f"{persona.companion_name}: {greeting}")
+            return
+        _onboard_interactively(app)
+
+
+# -- conversation ----------------------------------------------------------------
+
+
+def _stream_reply(companion: Companion, turn: TurnResult, write: Callable[[str], None]) -> bool:
+    """Stream a reply with ``write``. Returns False when the user interrupted it."""
+    stream = companion.stream(turn)
+    try:
+        for chunk in stream:
+            write(chunk)
+    except KeyboardInterrupt:
+        stream.close()
+        return False
+    return True
+
+
+@cli.command()
+@click.option("--new", "new_conversation", is_flag=True, help="Start a new conversation.")
+@click.pass_context
+def chat(ctx: click.Context, new_conversation: bool) -> None:
+    """Talk with your companion in the terminal (replies stream as they come)."""
+    with _errors_as_messages():
+        app = _open(ctx)
+        if app.persona() is None:
+            if not sys.stdin.isatty():
+                app.require_persona()
+            companion = _onboard_interactively(app)
+        else:
+            companion = app.companion()
+    persona = companion.persona
+    conversation_id = companion.conversations.start() if new_conversation else None
+    gap = companion.last_talked()
+    since = ""
+    if gap is not None and gap.total_seconds() > 3 * 3600:
+        from os1.clock import humanize_gap
+
+        since = f" · last talked {humanize_gap(gap)} ago"
+    _say(
+        f"{persona.companion_name} · {companion.llm.info.name}{since}\n"
+        "(Ctrl-C stops a reply; Ctrl-D or /quit leaves.)",
+        err=True,
+    )
+    _warm_up_in_background(companion)
+    prompt = f"{persona.user_name}> "
+    while True:
+        try:
+            line = _read_line(prompt)
+        except KeyboardInterrupt:
+            line = None
+        if line is None or line.strip() in ("/quit", "/exit", "/bye"):
+            _say("\nGoodbye." if line is None else "Goodbye.", err=True)
+            return
+        if not line.strip():
+            continue
+        try:
+            turn = companion.start_turn(line, conversation_id)
+        except InputError as error:
+            _say(str(error), err=True)
+            continue
+        conversation_id = turn.conversation_id
+        _say(f"{persona.companion_name}: ", nl=False)
+        try:
+            finished = _stream_reply(companion, turn, lambda chunk: _say(chunk, nl=False))
+        except OS1Error as error:
+            _say("")
+            _say(f"Error: {error.message}", err=True)
+            if error.hint:
+                _say(error.hint, err=True)
+            _say("(Your message is saved.)", err=True)
+            continue
+        _say("" if finished else _INTERRUPTED)
+        _warm_up_in_background(companion)
+
+
+def _warm_up_in_background(companion: Companion) -> None:
+    """Prepare the next prompt while the user reads and types (see Companion.warm_up)."""
+
+    def run() -> None:
+        with contextlib.suppress(Exception):  # warming up is only an optimisation
+            companion.warm_up()
+
+    threading.Thread(target=run, name="os1-warm-up", daemon=True).start()
+
+
+@cli.command()
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--new", "new_conversation", is_flag=True, help="Start a new conversation.")
+@click.option("--conversation", metavar="ID", help="Continue this conversation.")
+@click.pass_context
+def ask(
+    ctx: click.Context,
+    text: str,
+    as_json: bool,
+    new_conversation: bool,
+    conversation: str | None,
+) -> None:
+    """Say TEXT (or - to read standard input) and print the reply."""
+    if text == "-":
+        text = _read_all_stdin()
+    with _errors_as_messages():
+        app = _open(ctx)
+        companion = app.companion()
+        conversation_id = companion.conversations.start() if new_conversation else conversation
+        turn = companion.start_turn(text, conversation_id)
+    chunks: list[str] = []
+    write: Callable[[str], None] = chunks.append if as_json else lambda chunk: _say(chunk, nl=False)
+    error: OS1Error | None = None
+    try:
+        finished = _stream_reply(companion, turn, write)
+    except OS1Error as caught:
+        error, finished = caught, False
+    if as_json:
+        result: dict[str, Any] = {
+            "reply": turn.reply,
+            "companion": companion.persona.companion_name,
+            "model": companion.llm.info.name,
+            "conversation_id": turn.conversation_id,
+            "message_id": turn.user_message.id,
+            "reply_id": turn.reply_message.id if turn.reply_message else None,
+            "status": "error" if error else turn.status,
+            "timings": {
+                "first_token_ms": _round(turn.timings.first_token_ms),
+                "total_ms": _round(turn.timings.total_ms),
+                "tokens": turn.timings.tokens,
+                "tokens_per_s": _round(turn.timings.tokens_per_s),
+            },
+        }
+        if error:
+            result["error"] = str(error)
+        _say(json.dumps(result, ensure_ascii=False))
+    elif finished:
+        _say("")
+    elif error is None:
+        _say(_INTERRUPTED)
+    if error is not None:
+        if not as_json:
+            _say("")
+        _fail(error)
+    if not finished:
+        sys.exit(130)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+@cli.command()
+@click.option("-n", "--limit", default=20, show_default=True, help="How many messages.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+def history(ctx: click.Context, limit: int, as_json: bool) -> None:
+    """Show the most recent messages."""
+    with _errors_as_messages():
+        app = _open(ctx)
+        from os1.store.conversations import Conversations
+
+        messages = Conversations(app.db).recent(limit)
+    if as_json:
+        rows = [
+            {
+                "id": m.id,
+                "conversation_id": m.conversation_id,
+                "time": m.created_at.isoformat(),
+                "role": m.role,
+                "speaker": m.speaker,
+                "text": m.text,
+                "status": m.status,
+            }
+            for m in messages
+        ]
+        _say(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for m in messages:
+        mark = _INTERRUPTED if m.status == "interrupted" else ""
+        _say(f"{m.created_at.astimezone():%Y-%m-%d %H:%M}  {m.speaker}: {m.text}{mark}")
+
+
+# -- configuration -----------------------------------------------------------------
+
+
+@cli.group()
+def config() -> None:
+    """Show or change settings (config.toml in the data directory)."""
+
+
+@config.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@click.pass_context
+def config_show(ctx: click.Context, as_json: bool) -> None:
+    """Every setting, its value, and where the value comes from."""
+    with _errors_as_messages():
+        app = _open(ctx)
+        sources = setting_sources(app.home, {"model": ctx.obj.get("model")})
+    rows = setting_infos()
+    from os1.config import settings_as_flat
+
+    values = settings_as_flat(app.settings)
+    if as_json:
+        payload = {
+            "home": str(app.home),
+            "config_file": str(app.home / "config.toml"),
+            "settings": {
+                key: {"value": values[key], "source": sources[key], "env": rows[key].env}
+                for key in rows
+            },
+        }
+        _say(json.dumps(payload, indent=2))
+        return
+    _say(f"# data directory: {app.home}")
+    for key, info in rows.items():
+        _say(f"{key} = {json.dumps(values[key])}    # {sources[key]}; env {info.env}")
+
+
+@config.command("set")
+@click.argument("key")
+@click.argument("value")
+@click.pass_context
+def config_set(ctx: click.Context, key: str, value: str) -> None:
+    """Store KEY = VALUE in config.toml (e.g. `os1 config set model openai:llama3.2`)."""
+    from os1.config import ensure_home, resolve_home
+
+    with _errors_as_messages():
+        home = ensure_home(resolve_home(ctx.obj.get("home")))
+        stored = set_setting(home, key, value)
+    _say(f"{key} = {json.dumps(stored)}  (saved in {home / 'config.toml'})")
+
+
+# -- health and speed ----------------------------------------------------------------
+
+
+@cli.command()
+@click.pass_context
+def doctor(ctx: click.Context) -> None:
+    """Check models, data directory, config and endpoint; print a fix for each problem."""
+    from os1.doctor import run_checks
+
+    checks = run_checks(ctx.obj.get("home"), {"model": ctx.obj.get("model")})
+    failed = False
+    for check in checks:
+        mark = "ok  " if check.ok else "FAIL"
+        _say(f"[{mark}] {check.name}: {check.detail}")
+        if not check.ok:
+            failed = True
+            if check.fix:
+                _say(f"       fix: {check.fix}")
+    sys.exit(1 if failed else 0)
+
+
+@cli.group()
+def bench() -> None:
+    """Reproducible measurements that print JSON."""
+
+
+@bench.command("chat")
+@click.option("--json", "as_json", is_flag=True, help="Print the full JSON report.")
+@click.option("--turns", default=10, show_default=True, help="Conversation turns to time.")
+@click.option("--context-tokens", default=1500, show_default=True, help="Prior context size.")
+def bench_chat(as_json: bool, turns: int, context_tokens: int) -> None:
+    """Time a conversation on the embedded model against plain llama-cpp-python."""
+    from os1.bench.chat import run_chat_benchmark
+
+    with _errors_as_messages():
+        report = run_chat_benchmark(turns=turns, context_tokens=context_tokens)
+    if as_json:
+        _say(json.dumps(report, indent=2))
+    else:
+        summary = report["summary"]
+        _say(json.dumps(summary, indent=2))
+
+
+def main() -> None:
+    cli(prog_name="os1")
