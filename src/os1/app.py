@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from os1.clock import Clock, system_clock, to_iso
+from os1.clock import Clock, system_clock
 from os1.companion.dialogue import Companion
 from os1.companion.onboarding import Onboarding
 from os1.companion.persona import Persona, load_persona, save_persona
@@ -100,13 +100,25 @@ class App:
         return persona
 
     def companion(self) -> Companion:
-        return Companion(self.db, self.llm, self.require_persona(), self.settings, clock=self.clock)
+        persona = self.require_persona()  # before loading a model: it may be slow or broken
+        return Companion(self.db, self.llm, persona, self.settings, clock=self.clock)
 
     def complete_onboarding(
-        self, onboarding: Onboarding, rng: random.Random | None = None
-    ) -> tuple[Persona, str]:
-        """Let the companion choose its name, store the persona, and return its greeting."""
+        self,
+        onboarding: Onboarding,
+        rng: random.Random | None = None,
+        *,
+        replace_existing: bool = False,
+    ) -> tuple[Persona, str, Path | None]:
+        """Let the companion choose its name, then store it and its first words.
+
+        The name is chosen before anything is touched, so a failure or Ctrl-C while the
+        model thinks leaves the previous companion as it was. With ``replace_existing``
+        the previous companion is then moved to a backup (see ``reset``), whose path is
+        returned.
+        """
         persona = onboarding.finish(self.llm, self.clock(), rng)
+        backup = self.reset() if replace_existing else None
         save_persona(StateStore(self.db, self.clock), persona)
         greeting = (
             f"Hi {persona.user_name}. I've chosen a name for myself: {persona.companion_name}."
@@ -115,7 +127,7 @@ class App:
         conversations = Conversations(self.db, self.clock)
         conversation_id = conversations.start()
         conversations.add(conversation_id, "companion", persona.companion_name, greeting)
-        return persona, greeting
+        return persona, greeting, backup
 
     def reset(self) -> Path | None:
         """Move the current database aside (nothing is deleted); return where it went."""
@@ -127,8 +139,12 @@ class App:
             return None
         backups = self.home / "backups"
         backups.mkdir(exist_ok=True)
-        stamp = to_iso(self.clock()).replace(":", "").replace("-", "")[:15]
+        stamp = self.clock().strftime("%Y%m%dT%H%M%S")
         target = backups / f"os1-{stamp}.db"
+        number = 1
+        while target.exists():
+            number += 1
+            target = backups / f"os1-{stamp}-{number}.db"
         # Fold the WAL into the main file first so the backup is one complete file.
         database = Database(db_path)
         database.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

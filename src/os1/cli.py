@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
+import logging
+import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -14,12 +16,16 @@ import click
 
 from os1 import __version__
 from os1.app import App
+from os1.clock import humanize_gap
 from os1.companion.dialogue import Companion, TurnResult
+from os1.companion.names import Voice
 from os1.companion.onboarding import Onboarding
+from os1.companion.prompt import GAP_NOTE_AFTER
 from os1.config import set_setting, setting_infos, setting_sources
 from os1.errors import InputError, OS1Error
 
 _INTERRUPTED = " [interrupted]"
+_log = logging.getLogger(__name__)
 
 
 # -- terminal helpers ------------------------------------------------------------
@@ -29,10 +35,14 @@ def _say(text: str = "", *, err: bool = False, nl: bool = True) -> None:
     click.echo(text, err=err, nl=nl)
 
 
-def _fail(error: OS1Error) -> NoReturn:
+def _report(error: OS1Error) -> None:
     _say(f"Error: {error.message}", err=True)
     if error.hint:
         _say(error.hint, err=True)
+
+
+def _fail(error: OS1Error) -> NoReturn:
+    _report(error)
     sys.exit(error.exit_code)
 
 
@@ -94,7 +104,8 @@ def cli(ctx: click.Context, home: str | None, model: str | None) -> None:
 # -- onboarding --------------------------------------------------------------------
 
 
-def _onboard_interactively(app: App) -> Companion:
+def _ask_onboarding_questions() -> Onboarding:
+    """The onboarding conversation in the terminal; Ctrl-C or Ctrl-D stops without saving."""
     onboarding = Onboarding()
     _say("OS1 · setting up. (Ctrl-C at any time stops without saving.)\n")
     try:
@@ -115,11 +126,26 @@ def _onboard_interactively(app: App) -> Companion:
     except KeyboardInterrupt:
         _say("\nSetup stopped; nothing was saved. Run `os1` to start again.", err=True)
         sys.exit(130)
-    _say("OS1: Give me a moment. I'm choosing a name for myself…")
-    with _errors_as_messages():
-        persona, greeting = app.complete_onboarding(onboarding)
-    _say(f"\n{persona.companion_name}: {greeting}\n")
-    return app.companion()
+    return onboarding
+
+
+def _meet(app: App, onboarding: Onboarding, *, replace_existing: bool, as_json: bool) -> None:
+    """Let the companion choose its name and greet the user (and say where a backup went)."""
+    if not as_json:
+        _say("OS1: Give me a moment. I'm choosing a name for myself…")
+    try:
+        persona, greeting, backup = app.complete_onboarding(
+            onboarding, replace_existing=replace_existing
+        )
+    except KeyboardInterrupt:
+        _say("\nSetup stopped; nothing was saved.", err=True)
+        sys.exit(130)
+    if backup:
+        _say(f"Your previous companion is saved in {backup}.", err=True)
+    if as_json:
+        _say(json.dumps({**persona.to_dict(), "greeting": greeting}, ensure_ascii=False))
+    else:
+        _say(f"\n{persona.companion_name}: {greeting}\n")
 
 
 @cli.command()
@@ -128,7 +154,9 @@ def _onboard_interactively(app: App) -> Companion:
 @click.option("--non-interactive", is_flag=True, help="Use default answers (needs the two below).")
 @click.option("--user-name", metavar="NAME", help="Your name (with --non-interactive).")
 @click.option(
-    "--voice", type=click.Choice(["female", "male"]), help="Companion's voice (non-interactive)."
+    "--voice",
+    type=click.Choice(["female", "male"], case_sensitive=False),
+    help="Companion's voice (non-interactive).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
@@ -138,7 +166,7 @@ def setup(
     yes: bool,
     non_interactive: bool,
     user_name: str | None,
-    voice: str | None,
+    voice: Voice | None,
     as_json: bool,
 ) -> None:
     """Meet your companion: a few questions, a voice, and a name it chooses."""
@@ -146,36 +174,31 @@ def setup(
         app = _open(ctx)
         existing = app.persona()
         if existing and not reset:
-            _say(
-                f"Already set up: you're talking with {existing.companion_name}. "
-                "`os1 setup --reset` starts over."
-            )
+            if as_json:
+                _say(json.dumps({**existing.to_dict(), "already_set_up": True}))
+            else:
+                _say(
+                    f"Already set up: you're talking with {existing.companion_name}. "
+                    "`os1 setup --reset` starts over."
+                )
             return
         if non_interactive and (not user_name or not voice):
             raise InputError("--non-interactive needs --user-name NAME and --voice female|male.")
-        if existing and reset:
-            if not yes:
-                if not sys.stdin.isatty():
-                    raise InputError("Resetting needs confirmation: add --yes.")
-                click.confirm(
-                    f"This moves everything you and {existing.companion_name} said to a backup"
-                    " and starts over. Continue?",
-                    abort=True,
-                )
-            backup = app.reset()
-            if backup:
-                _say(f"Your previous companion is saved in {backup}.", err=True)
+        if existing and not yes:
+            if not sys.stdin.isatty():
+                raise InputError("Resetting needs confirmation: add --yes.")
+            click.confirm(
+                f"This moves everything you and {existing.companion_name} said to a backup"
+                " and starts over. Continue?",
+                abort=True,
+            )
         if non_interactive:
-            onboarding = Onboarding()
             assert user_name and voice
-            onboarding.fill_defaults(user_name, "male" if voice == "male" else "female")
-            persona, greeting = app.complete_onboarding(onboarding)
-            if as_json:
-                _say(json.dumps({**persona.to_dict(), "greeting": greeting}, ensure_ascii=False))
-            else:
-                _say(f"{persona.companion_name}: {greeting}")
-            return
-        _onboard_interactively(app)
+            onboarding = Onboarding()
+            onboarding.fill_defaults(user_name, "male" if voice.lower() == "male" else "female")
+        else:
+            onboarding = _ask_onboarding_questions()
+        _meet(app, onboarding, replace_existing=existing is not None, as_json=as_json)
 
 
 # -- conversation ----------------------------------------------------------------
@@ -188,8 +211,11 @@ def _stream_reply(companion: Companion, turn: TurnResult, write: Callable[[str],
         for chunk in stream:
             write(chunk)
     except KeyboardInterrupt:
-        stream.close()
         return False
+    finally:
+        # Whatever ended the loop (Ctrl-C, a closed pipe, a signal), closing the stream
+        # stores what was said before anything else shuts down.
+        stream.close()
     return True
 
 
@@ -203,31 +229,30 @@ def chat(ctx: click.Context, new_conversation: bool) -> None:
         if app.persona() is None:
             if not sys.stdin.isatty():
                 app.require_persona()
-            companion = _onboard_interactively(app)
-        else:
-            companion = app.companion()
+            _meet(app, _ask_onboarding_questions(), replace_existing=False, as_json=False)
+        companion = app.companion()
     persona = companion.persona
     conversation_id = companion.conversations.start() if new_conversation else None
     gap = companion.last_talked()
     since = ""
-    if gap is not None and gap.total_seconds() > 3 * 3600:
-        from os1.clock import humanize_gap
-
+    if gap is not None and gap >= GAP_NOTE_AFTER:
         since = f" · last talked {humanize_gap(gap)} ago"
     _say(
         f"{persona.companion_name} · {companion.llm.info.name}{since}\n"
         "(Ctrl-C stops a reply; Ctrl-D or /quit leaves.)",
         err=True,
     )
-    _warm_up_in_background(companion)
+    warming = _warm_up_in_background(companion)
     prompt = f"{persona.user_name}> "
     while True:
         try:
             line = _read_line(prompt)
         except KeyboardInterrupt:
-            line = None
+            _say("  (Ctrl-D or /quit leaves)", err=True)  # like a shell: drop the line
+            continue
         if line is None or line.strip() in ("/quit", "/exit", "/bye"):
             _say("\nGoodbye." if line is None else "Goodbye.", err=True)
+            warming.join()  # never close the model under a running warm-up
             return
         if not line.strip():
             continue
@@ -236,29 +261,34 @@ def chat(ctx: click.Context, new_conversation: bool) -> None:
         except InputError as error:
             _say(str(error), err=True)
             continue
+        except OS1Error as error:
+            _report(error)
+            continue
         conversation_id = turn.conversation_id
         _say(f"{persona.companion_name}: ", nl=False)
         try:
             finished = _stream_reply(companion, turn, lambda chunk: _say(chunk, nl=False))
         except OS1Error as error:
             _say("")
-            _say(f"Error: {error.message}", err=True)
-            if error.hint:
-                _say(error.hint, err=True)
+            _report(error)
             _say("(Your message is saved.)", err=True)
             continue
         _say("" if finished else _INTERRUPTED)
-        _warm_up_in_background(companion)
+        warming = _warm_up_in_background(companion)
 
 
-def _warm_up_in_background(companion: Companion) -> None:
+def _warm_up_in_background(companion: Companion) -> threading.Thread:
     """Prepare the next prompt while the user reads and types (see Companion.warm_up)."""
 
     def run() -> None:
-        with contextlib.suppress(Exception):  # warming up is only an optimisation
+        try:
             companion.warm_up()
+        except Exception:  # warming up is only an optimisation; say why it failed
+            _log.debug("warm-up failed", exc_info=True)
 
-    threading.Thread(target=run, name="os1-warm-up", daemon=True).start()
+    thread = threading.Thread(target=run, name="os1-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 @cli.command()
@@ -277,6 +307,8 @@ def ask(
     """Say TEXT (or - to read standard input) and print the reply."""
     if text == "-":
         text = _read_all_stdin()
+    if new_conversation and conversation:
+        _fail(InputError("Use either --new or --conversation ID, not both."))
     with _errors_as_messages():
         app = _open(ctx)
         companion = app.companion()
@@ -325,7 +357,14 @@ def _round(value: float | None) -> float | None:
 
 
 @cli.command()
-@click.option("-n", "--limit", default=20, show_default=True, help="How many messages.")
+@click.option(
+    "-n",
+    "--limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(min=1, max=1_000_000),
+    help="How many messages.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.pass_context
 def history(ctx: click.Context, limit: int, as_json: bool) -> None:
@@ -448,5 +487,24 @@ def bench_chat(as_json: bool, turns: int, context_tokens: int) -> None:
         _say(json.dumps(summary, indent=2))
 
 
+def _exit_on_signal(signum: int, frame: object) -> None:
+    # Raised where the program is, so a reply being streamed is stored as far as it got.
+    sys.exit(128 + signum)
+
+
 def main() -> None:
-    cli(prog_name="os1")
+    os.umask(0o077)  # everything OS1 writes is readable by this user only
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGHUP, _exit_on_signal)
+    try:
+        cli.main(prog_name="os1", standalone_mode=False)
+    except click.exceptions.Abort:
+        _say("\nInterrupted.", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        # The reader went away (`os1 ask ... | head`): stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import platformdirs
 import tomlkit
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from os1.errors import ConfigError
 
@@ -51,6 +51,22 @@ class OpenAISettings(_Section):
     )
     timeout: float = Field(60.0, gt=0, le=3600, description="Seconds to wait for the server.")
 
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises ValueError for a bad port
+        except ValueError as exc:
+            raise ValueError(f"not a valid URL ({exc})") from exc
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                "must be an http:// or https:// URL, such as http://127.0.0.1:11434/v1"
+            )
+        return value
+
 
 class ChatSettings(_Section):
     history_messages: int = Field(
@@ -60,7 +76,7 @@ class ChatSettings(_Section):
         8000, ge=100, le=1_000_000, description="Longest message accepted, in characters."
     )
     new_conversation_after_hours: float = Field(
-        6.0, gt=0, description="Start a new conversation after this long a silence."
+        6.0, gt=0, le=24 * 365, description="Start a new conversation after this long a silence."
     )
 
 
@@ -75,6 +91,17 @@ class Settings(_Section):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        from os1.llm.spec import parse_model_spec
+
+        try:
+            parse_model_spec(value)
+        except ConfigError as exc:
+            raise ValueError(f"{exc.message} {exc.hint}") from exc
+        return value
 
     def models_path(self) -> Path:
         if self.models_dir:
@@ -192,6 +219,11 @@ class ConfigFile:
                 f"{self.path} is not UTF-8 text (bad byte at offset {exc.start}).",
                 "Fix or delete the file; `os1 config set` recreates it.",
             ) from exc
+        except OSError as exc:
+            raise ConfigError(
+                f"Cannot read {self.path}: {exc.strerror}.",
+                "It should be a readable TOML file; fix or remove it.",
+            ) from exc
 
     def load(self) -> dict[str, Any]:
         text = self.read_text()
@@ -217,8 +249,12 @@ class ConfigFile:
             table = table[part]
         table[leaf] = value
         tmp = self.path.with_suffix(".toml.tmp")
-        tmp.write_text(tomlkit.dumps(document), encoding="utf-8")
-        os.replace(tmp, self.path)
+        try:
+            tmp.write_text(tomlkit.dumps(document), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise ConfigError(f"Cannot write {self.path}: {exc.strerror}.") from exc
 
 
 def _env_values(environ: Mapping[str, str]) -> dict[str, str]:
@@ -244,28 +280,33 @@ def load_settings(
     for source, values in layers:
         for key, value in values.items():
             if key not in infos:
-                where = source
-                if source == str(config.path):
-                    line = _line_of(config.read_text(), key)
-                    where = f"{source}, line {line}" if line else source
                 known = ", ".join(infos)
                 raise ConfigError(
-                    f"Unknown setting {key!r} ({where}).", f"Known settings: {known}."
+                    f"Unknown setting {key!r} ({_where(config, key, source)}).",
+                    f"Known settings: {known}.",
                 )
             merged[key] = value
             origin[key] = source
+    return _validate(config, merged, origin)
+
+
+def _where(config: ConfigFile, key: str, source: str) -> str:
+    """'…/config.toml, line 4', 'environment variable OS1_X', or the source as is."""
+    if source == str(config.path):
+        line = _line_of(config.read_text(), key)
+        return f"{source}, line {line}" if line else source
+    if source == "environment":
+        return f"environment variable {setting_infos()[key].env}"
+    return source
+
+
+def _validate(config: ConfigFile, merged: dict[str, Any], origin: dict[str, str]) -> Settings:
     try:
         return Settings.model_validate(_nest(merged))
     except ValidationError as exc:
         error = exc.errors()[0]
         key = ".".join(str(p) for p in error["loc"])
-        source = origin.get(key, "defaults")
-        where = source
-        if source == str(config.path):
-            line = _line_of(config.read_text(), key)
-            where = f"{source}, line {line}" if line else source
-        elif source == "environment":
-            where = f"environment variable {infos[key].env}"
+        where = _where(config, key, origin.get(key, "defaults"))
         raise ConfigError(
             f"Invalid value for {key} ({where}): {error['msg']}.",
             f"Change it with `os1 config set {key} VALUE`.",
@@ -305,11 +346,16 @@ def set_setting(home: Path, key: str, raw: str) -> Any:
     value = parse_value(key, raw)
     config = ConfigFile(home)
     current = config.load()
+    for present in current:
+        if present not in setting_infos():
+            raise ConfigError(
+                f"Unknown setting {present!r} ({_where(config, present, str(config.path))}).",
+                "Fix or remove it in the file first.",
+            )
+    origin = dict.fromkeys(current, str(config.path))
     current[key] = value
-    try:
-        Settings.model_validate(_nest(current))
-    except ValidationError as exc:
-        raise ConfigError(f"Invalid value for {key}: {exc.errors()[0]['msg']}.") from exc
+    origin[key] = "the value given"
+    _validate(config, current, origin)
     config.set(key, value)
     return value
 

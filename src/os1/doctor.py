@@ -79,7 +79,7 @@ def _check_setup(home: Path) -> str:
 
 
 def _model_checks(settings: Settings) -> list[Check]:
-    from os1.llm.registry import parse_model_spec
+    from os1.llm.spec import parse_model_spec
 
     spec = parse_model_spec(settings.model)
     checks: list[Check] = []
@@ -148,12 +148,13 @@ def _model_checks(settings: Settings) -> list[Check]:
 
 def _check_endpoint(settings: Settings, model: str) -> str:
     from os1.llm.openai_compat import OpenAICompatibleLLM
+    from os1.llm.registry import api_key
 
     key_env = settings.openai.api_key_env
     llm = OpenAICompatibleLLM(
         settings.openai.base_url,
         model,
-        api_key=os.environ.get(key_env) or None,
+        api_key=api_key(settings),
         timeout=min(settings.openai.timeout, 10.0),
     )
     try:

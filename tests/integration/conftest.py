@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,9 @@ from os1.llm.embedded_model import embedded_model_path
 
 
 @pytest.fixture(scope="session")
-def embedded_gguf() -> Path:
-    settings = load_settings(Path(tempfile.gettempdir()), environ={})
+def embedded_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The assembled embedded model, in the user's model cache as `os1` itself uses it."""
+    settings = load_settings(tmp_path_factory.mktemp("empty-home"), environ={})
     return embedded_model_path(settings.models_path())
 
 

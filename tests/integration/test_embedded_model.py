@@ -43,7 +43,7 @@ def test_the_model_chooses_a_name_and_a_few_turns_work(app: App) -> None:
         "female",
     ]:
         onboarding.answer(answer)
-    persona, greeting = app.complete_onboarding(onboarding, random.Random(7))
+    persona, greeting, _ = app.complete_onboarding(onboarding, random.Random(7))
     assert re.fullmatch(r"[A-Z][a-z]{2,11}", persona.companion_name)
     assert persona.companion_name != "Theo"
     shipped = names.find(persona.companion_name)

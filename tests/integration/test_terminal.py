@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -110,8 +111,33 @@ def test_ctrl_c_stops_a_reply_and_keeps_what_was_said(home: Path) -> None:
     assert last["text"] != "I'm here, and I'm listening. Tell me more."
 
 
-@pytest.mark.parametrize("answer", ["y", "n"])
-def test_reset_asks_for_confirmation(home: Path, answer: str) -> None:
+@pytest.mark.parametrize("answer", ["n", "y, then Ctrl-C", "y"])
+def test_reset_asks_first_and_keeps_the_old_companion_until_the_new_one_exists(
+    home: Path, answer: str
+) -> None:
+    setup = ["--model", "fake", "setup"]
+    run_os1(*setup, "--non-interactive", "--user-name", "Theo", "--voice", "female", home=home)
+    child = spawn(home, *setup, "--reset")
+    child.expect("starts over. Continue\\? \\[y/N\\]")
+    child.sendline(answer[0])
+    if answer.startswith("y"):
+        child.expect("What's your name\\?")
+        if answer == "y":
+            for reply in ("Ana", "social", "mail", "my brother", "good", "female"):
+                child.sendline(reply)
+            child.expect("Hi Ana")
+        else:
+            child.sendintr()
+    child.expect(pexpect.EOF)
+    backups = list((home / "backups").glob("*.db")) if (home / "backups").exists() else []
+    persona = json.loads(run_os1(*setup, "--json", home=home).stdout)
+    if answer == "y":
+        assert backups and persona["user_name"] == "Ana"
+    else:
+        assert not backups and persona["user_name"] == "Theo"
+
+
+def test_closing_the_terminal_mid_reply_keeps_what_was_said(home: Path) -> None:
     run_os1(
         "--model",
         "fake",
@@ -123,12 +149,38 @@ def test_reset_asks_for_confirmation(home: Path, answer: str) -> None:
         "female",
         home=home,
     )
-    child = spawn(home, "--model", "fake", "setup", "--reset")
-    child.expect("starts over. Continue\\? \\[y/N\\]")
-    child.sendline(answer)
-    if answer == "y":
-        child.expect("What's your name\\?")
-        child.sendintr()
+    child = spawn(home, "--model", "fake:0.3", "chat")
+    child.expect("Theo> ")
+    child.sendline("hello")
+    child.expect(r": I'm here,")
+    child.kill(signal.SIGTERM)
     child.expect(pexpect.EOF)
-    backups = list((home / "backups").glob("*.db")) if (home / "backups").exists() else []
-    assert bool(backups) == (answer == "y")
+    history = json.loads(run_os1("history", "--json", home=home).stdout)
+    assert history[-1]["status"] == "interrupted"
+    assert history[-1]["text"].startswith("I'm here,")
+
+
+def test_ctrl_c_at_the_prompt_drops_the_line_and_stays(home: Path) -> None:
+    run_os1(
+        "--model",
+        "fake",
+        "setup",
+        "--non-interactive",
+        "--user-name",
+        "Theo",
+        "--voice",
+        "female",
+        home=home,
+    )
+    child = spawn(home, "--model", "fake", "chat")
+    child.expect("Theo> ")
+    child.send("half typed")
+    child.sendintr()
+    child.expect("Ctrl-D or /quit leaves")
+    child.expect("Theo> ")
+    child.sendline("hello")
+    child.expect("listening")
+    child.sendline("/quit")
+    child.expect(pexpect.EOF)
+    history = json.loads(run_os1("history", "--json", home=home).stdout)
+    assert [m["text"] for m in history if m["role"] == "user"] == ["hello"]

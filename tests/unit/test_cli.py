@@ -47,6 +47,8 @@ def test_non_interactive_setup_names_the_companion(home: Path) -> None:
     assert persona["companion_name"] in persona["greeting"]
     again = run_os1("--model", "fake", "setup", home=home)
     assert "Already set up" in again.stdout
+    again_json = run_os1("--model", "fake", "setup", "--json", home=home)
+    assert json.loads(again_json.stdout)["already_set_up"] is True
 
 
 def test_setup_needs_name_and_voice_when_non_interactive(home: Path) -> None:
@@ -203,3 +205,52 @@ def test_doctor_on_a_missing_gguf(ready: Path) -> None:
     done = run_os1("--model", "gguf:/nowhere/model.gguf", "doctor", home=ready)
     assert done.returncode == 1
     assert "Model file not found: /nowhere/model.gguf" in done.stdout
+
+
+def test_onboarding_over_a_pipe_asks_again_after_unreadable_answers(home: Path) -> None:
+    answers = b"Theo\ncaf\xe9\nquiet\nmail\nmy sister\nfine\nmale\n"
+    done = run_os1("--model", "fake", "setup", home=home, stdin=answers)
+    assert done.returncode == 0, done.stderr
+    assert "isn't UTF-8" in done.stdout
+    assert "Traceback" not in done.stderr
+    persona = json.loads(run_os1("--model", "fake", "setup", "--json", home=home).stdout)
+    assert persona["answers"]["social"] == "quiet" and persona["voice"] == "male"
+
+
+def test_files_are_private_to_the_user(ready: Path) -> None:
+    assert (ready / "os1.db").stat().st_mode & 0o077 == 0
+
+
+def test_a_reader_that_goes_away_loses_nothing(ready: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS1_")}
+    env["OS1_HOME"] = str(ready)
+    command = f"{sys.executable} -m os1 --model fake:0.05 ask 'hello there' | head -c 5"
+    done = subprocess.run(command, shell=True, capture_output=True, text=True, env=env)
+    assert done.stdout == "I'm h"
+    assert "Traceback" not in done.stderr and "Exception" not in done.stderr
+    history = json.loads(run_os1("history", "--json", home=ready).stdout)
+    assert history[-2]["text"] == "hello there"
+    assert history[-1]["role"] == "companion" and history[-1]["text"].startswith("I'm")
+
+
+def test_ask_refuses_new_with_conversation(ready: Path) -> None:
+    done = run_os1("--model", "fake", "ask", "hi", "--new", "--conversation", "c_1", home=ready)
+    assert done.returncode == 2 and "either --new or --conversation" in done.stderr
+
+
+def test_a_locked_database_is_reported_not_a_traceback(ready: Path) -> None:
+    import sqlite3
+
+    other = sqlite3.connect(ready / "os1.db", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        done = run_os1("--model", "fake", "ask", "hi", home=ready, timeout=60)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert done.returncode == 1
+    assert "is busy" in done.stderr and "Traceback" not in done.stderr

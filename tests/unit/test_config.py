@@ -87,3 +87,40 @@ def test_home_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert resolve_home(None) == (tmp_path / "from-env").resolve()
     monkeypatch.delenv("OS1_HOME")
     assert "os1" in str(resolve_home(None))
+
+
+def test_set_blames_the_broken_value_not_the_one_being_set(home: Path) -> None:
+    (home / "config.toml").write_text('[llm]\ntemperature = "hot"\n')
+    with pytest.raises(ConfigError) as caught:
+        set_setting(home, "model", "fake")
+    assert "llm.temperature" in str(caught.value) and "line 2" in str(caught.value)
+
+
+def test_a_config_path_that_is_not_a_file_is_a_clear_error(home: Path) -> None:
+    (home / "config.toml").mkdir()
+    with pytest.raises(ConfigError, match="Cannot read"):
+        load_settings(home, environ={})
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("model", "telepathy", "Unknown model"),
+        ("model", "fake:-1", "0 to 10 seconds"),
+        ("openai.base_url", "http://[::1", "not a valid URL"),
+        ("openai.base_url", "localhost:11434", "http:// or https://"),
+        ("chat.new_conversation_after_hours", "1e308", "less than or equal"),
+        ("chat.new_conversation_after_hours", "inf", "less than or equal"),
+    ],
+)
+def test_values_that_would_break_later_are_refused_now(
+    home: Path, key: str, value: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        set_setting(home, key, value)
+
+
+def test_setting_under_a_non_table_is_a_clear_error(home: Path) -> None:
+    (home / "config.toml").write_text("llm = 3\n")
+    with pytest.raises(ConfigError, match=r"Unknown setting 'llm'.*line 1"):
+        set_setting(home, "llm.temperature", "0.5")

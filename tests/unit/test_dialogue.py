@@ -148,7 +148,9 @@ def test_mood_and_relationship_are_tracked(onboarded: App, fake_llm: FakeLLM) ->
     companion.respond("I'm really anxious about tomorrow")
     assert companion.affect.user_mood == "anxious"
     assert companion.affect.companion_mood == "calm and reassuring"
-    assert "(Theo sounds anxious.)" in fake_llm.prompts[-1].transcript
+    assert (
+        "(Theo sounds anxious; Iris feels calm and reassuring.)" in fake_llm.prompts[-1].transcript
+    )
     assert companion.stage().name == "new"
 
 
@@ -172,3 +174,31 @@ def test_huge_history_messages_are_trimmed_to_fit(onboarded: App, fake_llm: Fake
     prompt = fake_llm.prompts[-1].transcript
     assert len(prompt) < 1024 * 4
     assert "Theo: turn5 word word" in prompt  # the newest message is always there
+
+
+def test_chat_models_keep_their_paragraphs(home: object, clock: MovableClock) -> None:
+    chatty = FakeLLM(prompt_format="chat")
+    app = App.open(home, clock=clock, llm_factory=lambda s: chatty)  # type: ignore[arg-type]
+    chatty.enqueue("Iris, because it is bright.")
+    from os1.companion.onboarding import Onboarding
+
+    onboarding = Onboarding()
+    onboarding.fill_defaults("Theo", "female")
+    app.complete_onboarding(onboarding)
+    chatty.enqueue("Two ideas:\n- lentil soup (with lemon)\n- a walk by the river.")
+    reply = app.companion().respond("what should I do tonight?").reply
+    assert reply == "Two ideas:\n- lentil soup (with lemon)\n- a walk by the river."
+    app.close()
+
+
+def test_prompt_is_cut_to_the_models_context_by_its_own_count(
+    onboarded: App, fake_llm: FakeLLM
+) -> None:
+    onboarded.settings.llm.context_tokens = 1024
+    onboarded.settings.llm.max_reply_tokens = 64
+    companion = onboarded.companion()
+    for n in range(8):
+        companion.respond(f"turn{n} " + "漢字" * 1500)  # dense text: few characters a token
+    prompt = fake_llm.prompts[-1]
+    assert fake_llm.count_tokens(prompt) <= 1024 - 64
+    assert "turn7" in prompt.transcript

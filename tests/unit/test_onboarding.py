@@ -15,7 +15,7 @@ from os1.companion.onboarding import (
     parse_voice,
     traits_for,
 )
-from os1.errors import InputError
+from os1.errors import InputError, LLMUnavailableError
 from os1.llm.base import LLM
 from os1.llm.fake import FakeLLM
 
@@ -78,13 +78,20 @@ def test_the_conversation_asks_everything_then_finishes() -> None:
     persona = onboarding.finish(llm, NOW)
     assert persona.user_name == "Theo"
     assert persona.companion_name == "Clara"
-    # A shipped name comes with what it means to the companion.
-    assert persona.name_reason == names.find("Clara").meaning  # type: ignore[union-attr]
+    assert persona.name_reason == "I want to help you see things clearly"
     assert persona.voice == "female"
     assert "calm and unhurried" in persona.traits
     assert persona.answers["relationship"].startswith("My mother")
     # The model was asked, and told about the user's answers.
     assert "My mother and I are close" in llm.prompts[0].transcript
+
+
+def test_answers_that_are_not_utf8_are_asked_again() -> None:
+    onboarding = Onboarding()
+    onboarding.answer("Theo")
+    with pytest.raises(InputError, match="UTF-8"):
+        onboarding.answer("caf\udce9")
+    assert onboarding.question() is not None and onboarding.question().key == "social"  # type: ignore[union-attr]
 
 
 def test_questions_address_the_user_by_name() -> None:
@@ -107,6 +114,13 @@ def test_a_name_of_its_own_without_a_reason_is_asked_why() -> None:
     assert (name, reason) == ("Marlowe", "it sounds like a detective who keeps secrets")
 
 
+def test_a_shipped_name_with_a_muddled_reason_uses_what_the_name_means() -> None:
+    llm = FakeLLM(["Iris.", "because my sister is called Iris."])
+    name, reason = choose_name(llm, "Theo", "female", {}, random.Random(1))
+    assert name == "Iris"
+    assert reason == names.find("Iris").meaning  # type: ignore[union-attr]
+
+
 def test_a_confused_reason_is_not_used() -> None:
     llm = FakeLLM([" Marlowe, because my sister loves it.", "because Theo is my brother."])
     name, reason = choose_name(llm, "Theo", "male", {}, random.Random(1))
@@ -124,7 +138,7 @@ def test_nonsense_from_the_model_falls_back_to_shipped_names() -> None:
 
 
 def test_a_failing_model_still_gets_a_name() -> None:
-    llm: LLM = FakeLLM([ConnectionError("down")])
+    llm: LLM = FakeLLM([LLMUnavailableError("The model server at http://x cannot be reached.")])
     name, reason = choose_name(llm, "Ana", "female", {}, random.Random(5))
     assert names.find(name) is not None and reason
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import socket
+import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -119,3 +121,54 @@ def test_list_models() -> None:
         return httpx.Response(200, json={"data": [{"id": "tiny"}, {"id": "big"}]})
 
     assert backend(handler).list_models() == ["tiny", "big"]
+
+
+class _SlowStream(httpx.SyncByteStream):
+    """A server that sends only keep-alive comments, one every 0.1 s."""
+
+    def __iter__(self) -> Iterator[bytes]:
+        for _ in range(100):
+            time.sleep(0.1)
+            yield b": keep-alive\n\n"
+
+
+def test_keep_alives_alone_do_not_keep_a_reply_waiting_forever() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, stream=_SlowStream(), headers={"content-type": "text/event-stream"}
+        )
+
+    llm = OpenAICompatibleLLM(
+        "http://models.test/v1", "tiny", timeout=0.5, transport=httpx.MockTransport(handler)
+    )
+    started = time.monotonic()
+    with pytest.raises(LLMUnavailableError, match="sent nothing of the reply"):
+        list(llm.stream(PROMPT, PARAMS))
+    assert time.monotonic() - started < 5
+
+
+def test_a_server_ignoring_max_tokens_is_cut_off() -> None:
+    body = sse(*[delta(" la")] * 500)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+
+    chunks = list(backend(handler).stream(PROMPT, GenerationParams(max_tokens=10)))
+    assert len(chunks) <= 2 * 10 + 16
+
+
+@pytest.mark.parametrize("body", [sse(), sse({"choices": []}), sse({"choices": [{"delta": {}}]})])
+def test_an_empty_reply_is_a_server_error_not_silence(body: bytes) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+
+    with pytest.raises(LLMUnavailableError, match="empty reply"):
+        list(backend(handler).stream(PROMPT, PARAMS))
+
+
+def test_absurdly_nested_json_is_a_clear_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="[" * 100_000 + "]" * 100_000)
+
+    with pytest.raises(LLMUnavailableError, match="not JSON"):
+        list(backend(handler).stream(PROMPT, PARAMS))

@@ -63,7 +63,7 @@ def test_mood_is_noted_when_it_changes() -> None:
         msg(3, "user", "still angry", T0, mood="angry"),
     ]
     transcript = builder().build(history, STAGES[0]).transcript
-    assert transcript.count("(Theo sounds upset.)") == 1
+    assert transcript.count("(Theo sounds upset; Iris feels patient.)") == 1
 
 
 def test_interrupted_reply_is_shown_as_cut_off() -> None:
@@ -100,4 +100,4 @@ def test_chat_shape_says_the_same_things() -> None:
     assert messages[0].role == "system" and "You are Iris." in messages[0].content
     assert [m.role for m in messages[1:]] == ["user", "assistant", "user"]
     assert messages[1].content.startswith("(Monday 23 November 2026, 7:05 pm)\nhello")
-    assert messages[3].content.endswith("(Theo sounds anxious.)")
+    assert messages[3].content.endswith("(Theo sounds anxious; Iris feels calm and reassuring.)")

@@ -3,19 +3,24 @@ from __future__ import annotations
 from os1.companion.shaping import ReplyShaper
 
 
-def shape(chunks: list[str], **kwargs: object) -> tuple[str, list[str], bool]:
-    shaper = ReplyShaper(["Theo", "Iris"], **kwargs)  # type: ignore[arg-type]
+def shape(chunks: list[str], chat: bool = False) -> tuple[str, list[str], bool]:
+    """Feed chunks; return (text, what was shown, whether the shaper cut the stream)."""
+    if chat:
+        shaper = ReplyShaper.for_chat_model(["Theo", "Iris"])
+    else:
+        shaper = ReplyShaper.for_base_model(["Theo", "Iris"])
     shown = []
     for chunk in chunks:
         shown.append(shaper.feed(chunk))
         if shaper.stopped:
             break
+    stopped_early = shaper.stopped
     shown.append(shaper.finish())
-    return shaper.text, shown, shaper.stopped
+    return shaper.text, shown, stopped_early
 
 
 def test_first_word_is_shown_at_once() -> None:
-    shaper = ReplyShaper(["Theo", "Iris"])
+    shaper = ReplyShaper.for_base_model(["Theo", "Iris"])
     assert shaper.feed(" Hi") == "Hi"
     assert shaper.feed(" there") == " there"
 
@@ -27,7 +32,7 @@ def test_stops_where_the_model_starts_the_users_line() -> None:
 
 
 def test_holds_back_what_might_be_a_speaker_tag_then_releases_it() -> None:
-    shaper = ReplyShaper(["Theo", "Iris"])
+    shaper = ReplyShaper.for_base_model(["Theo", "Iris"])
     assert shaper.feed(" Hello The") == "Hello "
     assert shaper.feed("re") == "There"
 
@@ -53,6 +58,13 @@ def test_stops_after_three_sentences() -> None:
     assert stopped
 
 
-def test_newlines_allowed_for_chat_models() -> None:
-    text, _, _ = shape([" One.", "\n\nTwo."], stop_at_newline=False)
-    assert "Two." in text
+def test_chat_models_may_write_paragraphs_lists_and_parentheses() -> None:
+    text, _, stopped = shape([" Two ideas:", "\n- soup", " (lentil)", "\n- a walk."], chat=True)
+    assert text == "Two ideas:\n- soup (lentil)\n- a walk."
+    assert not stopped
+
+
+def test_chat_models_still_do_not_speak_for_the_user() -> None:
+    text, _, stopped = shape([" Sure *smiles* thing.", "\nTheo: thanks"], chat=True)
+    assert text == "Sure thing."
+    assert stopped

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -61,8 +62,22 @@ def test_database_from_newer_version_is_refused(home: Path) -> None:
 
 def test_not_a_database_is_a_clear_error(home: Path) -> None:
     (home / "os1.db").write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(OS1Error, match="Cannot open the database"):
+    with pytest.raises(OS1Error, match="is damaged"):
         Database.in_home(home)
+
+
+def test_a_locked_database_is_a_clear_error(home: Path) -> None:
+    db = Database.in_home(home)
+    db.conn.execute("PRAGMA busy_timeout = 50")
+    other = sqlite3.connect(home / "os1.db", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(OS1Error, match="is busy"), db.transaction() as conn:
+            conn.execute("DELETE FROM state")
+    finally:
+        other.execute("ROLLBACK")
+    with db.transaction() as conn:  # and it works again once the other one is done
+        conn.execute("DELETE FROM state")
 
 
 def test_state_round_trip(home: Path) -> None:

@@ -102,6 +102,9 @@ class _RecordingLLM:
     def prepare(self, prompt: Prompt) -> None:
         self.inner.prepare(prompt)
 
+    def count_tokens(self, prompt: Prompt) -> int:
+        return self.inner.count_tokens(prompt)
+
     def close(self) -> None:
         self.inner.close()
 
@@ -190,10 +193,10 @@ def run_chat_benchmark(turns: int = 10, context_tokens: int = 1500) -> dict[str,
             db,
             persona,
             context_tokens,
-            lambda: ours.inner.count_tokens(companion.build_prompt().transcript),
+            lambda: ours.inner.count_text_tokens(companion.build_prompt().transcript),
         )
         warm_prompt = companion.build_prompt()
-        context = ours.inner.count_tokens(warm_prompt.transcript)
+        context = ours.inner.count_text_tokens(warm_prompt.transcript)
         companion.warm_up()
         for _ in baseline.create_completion(warm_prompt.transcript, max_tokens=1, stream=True):
             pass
@@ -212,7 +215,7 @@ def run_chat_benchmark(turns: int = 10, context_tokens: int = 1500) -> dict[str,
             rows.append(
                 {
                     "turn": number,
-                    "prompt_tokens": ours.inner.count_tokens(prompt.transcript),
+                    "prompt_tokens": ours.inner.count_text_tokens(prompt.transcript),
                     "user": text,
                     "reply": reply,
                     "first_token_ms": _r(turn.timings.first_token_ms),

@@ -128,6 +128,11 @@ _RESPONSE_MOOD = {
 }
 
 
+def response_mood(user_mood: str) -> str:
+    """How the companion feels in answer to the user's mood."""
+    return _RESPONSE_MOOD.get(user_mood, "curious")
+
+
 @dataclass(frozen=True)
 class MoodReading:
     mood: str
@@ -136,7 +141,13 @@ class MoodReading:
 
 
 def read_mood(text: str) -> MoodReading:
-    """The mood a message suggests, from its words and punctuation."""
+    """The mood a message suggests, from its words and punctuation.
+
+    Only the start and end of a long message are read: that is where people say how
+    they feel, and it keeps a pasted document from costing seconds.
+    """
+    if len(text) > 4000:
+        text = f"{text[:2000]} {text[-2000:]}"
     lowered = " " + text.lower() + " "
     scores: dict[str, float] = {}
     for mood, patterns in _PATTERNS.items():
@@ -183,6 +194,4 @@ class AffectState:
             mood = "neutral"
         else:
             mood = self.user_mood
-        return AffectState(
-            user_mood=mood, user_valence=valence, companion_mood=_RESPONSE_MOOD[mood]
-        )
+        return AffectState(user_mood=mood, user_valence=valence, companion_mood=response_mood(mood))

@@ -26,7 +26,6 @@ from os1.store.conversations import Conversations, Message
 from os1.store.db import Database
 from os1.store.state import StateStore
 
-RELATIONSHIP_KEY = "relationship"
 _FALLBACK_REPLY = "Mm. Tell me more?"
 _HISTORY_BLOCK_DIVISOR = 2
 
@@ -135,9 +134,27 @@ class Companion:
         return max(1000, spare_tokens * 3)
 
     def build_prompt(self, upcoming: int = 0) -> Prompt:
-        return self.prompts.build(
-            self.history(upcoming), self.stage(), max_message_chars=self._history_char_budget()
-        )
+        """The prompt for the next reply, made to fit the model's context.
+
+        The character budget is a first guess; when the model can count tokens, older
+        messages are dropped (a block at a time) and, as a last resort, the newest
+        message is clipped, until the prompt leaves room for the reply.
+        """
+        history = self.history(upcoming)
+        stage = self.stage()
+        clip = self._history_char_budget()
+        llm = self.settings.llm
+        limit = llm.context_tokens - llm.max_reply_tokens - 8
+        block = max(1, self.settings.chat.history_messages // _HISTORY_BLOCK_DIVISOR)
+        while True:
+            prompt = self.prompts.build(history, stage, max_message_chars=clip)
+            tokens = self.llm.count_tokens(prompt)
+            if tokens is None or tokens <= limit or clip <= 64:
+                return prompt
+            if len(history) > 1:
+                history = history[block:] if len(history) > block else history[-1:]
+            else:
+                clip //= 2
 
     def warm_up(self) -> None:
         """Evaluate the prompt as it will start for the user's next message.
@@ -171,10 +188,7 @@ class Companion:
         started = time.perf_counter()
         first: float | None = None
         tokens = 0
-        shaper = ReplyShaper(
-            [self.persona.user_name, self.persona.companion_name],
-            stop_at_newline=True,
-        )
+        shaper = self._shaper()
         params = GenerationParams(
             max_tokens=self.settings.llm.max_reply_tokens,
             temperature=self.settings.llm.temperature,
@@ -183,6 +197,7 @@ class Companion:
         try:
             for attempt in range(2):
                 prompt = self.build_prompt()
+                tokens = 0
                 chunks = self.llm.stream(prompt, params)
                 try:
                     for chunk in chunks:
@@ -201,7 +216,7 @@ class Companion:
                 if shaper.text.strip() or attempt == 1:
                     break
                 # A small base model sometimes ends its turn at once: ask once more.
-                shaper = ReplyShaper([self.persona.user_name, self.persona.companion_name])
+                shaper = self._shaper()
                 params = GenerationParams(
                     max_tokens=params.max_tokens, temperature=min(1.0, params.temperature + 0.2)
                 )
@@ -223,6 +238,12 @@ class Companion:
             )
             self._finish(turn, shaper.text.strip(), completed)
 
+    def _shaper(self) -> ReplyShaper:
+        speakers = [self.persona.user_name, self.persona.companion_name]
+        if self.llm.info.prompt_format == "transcript":
+            return ReplyShaper.for_base_model(speakers)
+        return ReplyShaper.for_chat_model(speakers)
+
     def _finish(self, turn: TurnResult, reply: str, completed: bool) -> None:
         turn.reply = reply
         if not completed and not reply:
@@ -238,8 +259,6 @@ class Companion:
             status=status,
         )
         turn.status = status
-        stage = self.stage()
-        self.state.put(RELATIONSHIP_KEY, {"stage": stage.name})
 
     def respond(self, text: str, conversation_id: str | None = None) -> TurnResult:
         """Run a whole turn without streaming (tests, scripts)."""

@@ -7,6 +7,7 @@ acknowledgement, and finally calls ``finish()`` with a language model.
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 from dataclasses import dataclass
@@ -15,9 +16,12 @@ from datetime import datetime
 from os1.clock import to_iso
 from os1.companion import names
 from os1.companion.names import Voice
-from os1.companion.persona import Persona
-from os1.errors import InputError
-from os1.llm.base import LLM, ChatMessage, GenerationParams, Prompt
+from os1.companion.persona import Persona, help_focus
+from os1.companion.prompt import name_choice_prompt, name_reason_prompt
+from os1.errors import InputError, OS1Error
+from os1.llm.base import LLM, GenerationParams, Prompt
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -113,18 +117,6 @@ _SOCIAL_LIVELY = re.compile(r"\b(social|outgoing|extrovert\w*|people person|frie
 _SOCIAL_QUIET = re.compile(
     r"\b(keep to myself|to myself|introvert\w*|quiet|shy|alone|anti|private|homebody|not really)"
 )
-_HELP_FOCUS = (
-    (
-        re.compile(r"\b(day|days|schedule|calendar|plan|plans|organi[sz]\w*|remind\w*)\b"),
-        "keeping their days in order",
-    ),
-    (re.compile(r"\b(mail|email|e-mail|letters?|writ\w*|inbox)\b"), "letters and mail"),
-    (
-        re.compile(r"\b(talk|company|someone|friend|lonely|listen\w*|chat)\b"),
-        "good conversation and company",
-    ),
-    (re.compile(r"\b(think|ideas?|decid\w*|work|projects?|focus)\b"), "thinking things through"),
-)
 
 
 def traits_for(answers: dict[str, str]) -> tuple[str, ...]:
@@ -138,11 +130,6 @@ def traits_for(answers: dict[str, str]) -> tuple[str, ...]:
     else:
         traits.append("easygoing")
     return tuple(traits)
-
-
-def help_focus(answers: dict[str, str]) -> list[str]:
-    text = answers.get("help", "").lower()
-    return [label for pattern, label in _HELP_FOCUS if pattern.search(text)]
 
 
 def _acknowledge(key: str, answer: str, user_name: str) -> str:
@@ -191,6 +178,8 @@ class Onboarding:
         cannot be used, such as an empty name or an unclear voice.
         """
         question = QUESTIONS[self._index]
+        if any("\udc80" <= ch <= "\udcff" for ch in text):
+            raise InputError("I couldn't read that (it isn't UTF-8 text). Could you say it again?")
         if question.key == "user_name":
             value = parse_user_name(text)
             ack = ""
@@ -213,7 +202,7 @@ class Onboarding:
     def finish(self, llm: LLM, now: datetime, rng: random.Random | None = None) -> Persona:
         if not self.done:
             raise RuntimeError("onboarding is not finished")
-        voice: Voice = "male" if self.answers["voice"] == "male" else "female"
+        voice = parse_voice(self.answers["voice"])
         answers = {k: v for k, v in self.answers.items() if k not in ("user_name", "voice")}
         chosen, reason = choose_name(llm, self.answers["user_name"], voice, answers, rng)
         return Persona(
@@ -225,41 +214,6 @@ class Onboarding:
             answers=answers,
             created_at=to_iso(now),
         )
-
-
-def _name_prompt(user_name: str, answers: dict[str, str], candidates: list[str]) -> Prompt:
-    learned = []
-    if answers.get("social"):
-        learned.append(f'Asked if they are social, {user_name} said: "{answers["social"]}".')
-    if answers.get("help"):
-        learned.append(f'They want help with: "{answers["help"]}".')
-    if answers.get("relationship"):
-        learned.append(
-            f'About someone who matters to them, they said: "{answers["relationship"]}".'
-        )
-    listing = ", ".join(candidates)
-    transcript = (
-        f"A new AI companion has just met {user_name} and is choosing a name for itself.\n"
-        + "\n".join(learned)
-        + f"\nIt thought about the names {listing}, picked the one that felt right,"
-        " and told them why in one sentence.\n\n"
-        f"{user_name}: So, what should I call you?\n"
-        "AI: I've decided to call myself"
-    )
-    messages = (
-        ChatMessage(
-            "system",
-            "You are a newly started AI companion choosing a name for yourself. "
-            "Answer in exactly one sentence of the form: "
-            "I've decided to call myself NAME, because REASON.",
-        ),
-        ChatMessage(
-            "user",
-            "\n".join(learned)
-            + f"\nNames you like: {listing}. Pick one (or a better one) and say why.",
-        ),
-    )
-    return Prompt(messages=messages, transcript=transcript, stop=("\n",))
 
 
 _CHOSEN = re.compile(
@@ -311,51 +265,44 @@ def choose_name(
     """Let the model choose the companion's name, and say why in one line.
 
     The model reads what the user said and picks from a handful of shipped names, or
-    proposes its own. A shipped name comes with what it means to the companion; for a
-    name of its own, the model's reason is used when it holds together. When the model
-    gives nothing usable, a shipped name is drawn at random.
+    proposes its own; then it is asked why. A reason that does not hold together (small
+    models mix up who is who) gives way to what a shipped name means to the companion.
+    When the model gives no usable name (or cannot be reached), a shipped name is drawn.
     """
     rng = rng or random.Random()
-    pool = [n.name for n in names.names_for(voice)]
+    taken = {part.lower() for part in user_name.split()}
+    pool = [n.name for n in names.names_for(voice) if n.name.lower() not in taken]
     params = GenerationParams(max_tokens=40, temperature=0.9, top_p=0.95, repeat_penalty=1.1)
     for _ in range(attempts):
         candidates = rng.sample(pool, k=min(6, len(pool)))
-        prompt = _name_prompt(user_name, answers, candidates)
+        prompt = name_choice_prompt(user_name, answers, candidates)
         try:
             text = "".join(llm.stream(prompt, params))
-        except Exception:
+        except OS1Error as error:
+            _log.warning("the model could not choose a name: %s", error)
             break
         name, reason = parse_name_choice(text, user_name)
         if name is None:
             continue
         known = names.find(name)
-        if known is not None:
-            if known.voice not in (voice, "any"):
-                continue
-            return known.name, known.meaning
-        return name, reason or _ask_reason(llm, prompt, name, user_name, params)
-    fallback = names.find(rng.choice(pool))
-    assert fallback is not None
-    return fallback.name, fallback.meaning
+        if known is not None and known.voice not in (voice, "any"):
+            continue
+        name = known.name if known else name
+        reason = reason or _ask_reason(llm, prompt, name, user_name, params)
+        fallback = known.meaning if known else "it came to me the moment we started talking"
+        return name, reason or fallback
+    drawn = names.find(rng.choice(pool))
+    assert drawn is not None
+    return drawn.name, drawn.meaning
 
 
 def _ask_reason(
     llm: LLM, prompt: Prompt, name: str, user_name: str, params: GenerationParams
-) -> str:
-    """Ask the model why it chose a name of its own."""
-    follow_up = Prompt(
-        messages=(
-            *prompt.messages,
-            ChatMessage("assistant", f"I've decided to call myself {name}."),
-            ChatMessage("user", "Why that name? One short sentence."),
-        ),
-        transcript=f"{prompt.transcript} {name}, because",
-        stop=("\n", "."),
-    )
+) -> str | None:
+    """Ask the model why it chose ``name``; None when its answer is not usable."""
     try:
-        text = "".join(llm.stream(follow_up, params))
-    except Exception:
-        text = ""
+        text = "".join(llm.stream(name_reason_prompt(prompt, name), params))
+    except OS1Error:
+        return None
     text = re.sub(r"^\s*(?:because|since)\s+", "", text.strip(), flags=re.IGNORECASE)
-    reason = _usable_reason(f"because {text}", user_name)
-    return reason or "it came to me the moment we started talking, and it felt like mine"
+    return _usable_reason(f"because {text}", user_name)

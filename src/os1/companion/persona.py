@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -10,6 +11,24 @@ from os1.store.state import StateStore
 
 PERSONA_KEY = "persona"
 AFFECT_KEY = "affect"
+
+_HELP_FOCUS = (
+    (
+        re.compile(r"\b(day|days|schedule|calendar|plan|plans|organi[sz]\w*|remind\w*)\b"),
+        "keeping their days in order",
+    ),
+    (re.compile(r"\b(mail|email|e-mail|letters?|writ\w*|inbox)\b"), "letters and mail"),
+    (
+        re.compile(r"\b(talk|company|someone|friend|lonely|listen\w*|chat)\b"),
+        "good conversation and company",
+    ),
+    (re.compile(r"\b(think|ideas?|decid\w*|work|projects?|focus)\b"), "thinking things through"),
+)
+
+
+def help_focus(answers: dict[str, str]) -> list[str]:
+    text = answers.get("help", "").lower()
+    return [label for pattern, label in _HELP_FOCUS if pattern.search(text)]
 
 
 @dataclass(frozen=True)

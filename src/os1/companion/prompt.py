@@ -1,5 +1,8 @@
 """Every prompt the companion sends to a model is built here.
 
+Conversation prompts come from ``PromptBuilder``; onboarding's name choice from the two
+functions at the end.
+
 The prompt is laid out so that it only ever grows at the end between turns: a stable
 header (who the companion is, what it knows, where the relationship stands), then the
 recent messages, each rendered from what is stored (its time, any mood noted at the
@@ -15,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from os1.clock import humanize_gap
-from os1.companion.onboarding import help_focus
-from os1.companion.persona import Persona
+from os1.companion.affect import response_mood
+from os1.companion.persona import Persona, help_focus
 from os1.companion.relationship import Stage
 from os1.llm.base import ChatMessage, Prompt
 from os1.store.conversations import Message
@@ -129,7 +132,11 @@ class PromptBuilder:
             mood = str(message.meta.get("mood", "neutral"))
             if message.role == "user" and mood != last_mood:
                 if mood in _MOOD_PHRASES:
-                    mood_note = f"({self.persona.user_name} {_MOOD_PHRASES[mood]}.)"
+                    p = self.persona
+                    mood_note = (
+                        f"({p.user_name} {_MOOD_PHRASES[mood]}; {p.companion_name} feels"
+                        f" {response_mood(mood)}.)"
+                    )
                 last_mood = mood
             lines.append(
                 Line(
@@ -183,3 +190,52 @@ class PromptBuilder:
             f" date and time, or how {p.user_name} seems. Reply as {p.companion_name} in one"
             " to three short spoken sentences, without notes or a name prefix."
         )
+
+
+def name_choice_prompt(user_name: str, answers: dict[str, str], candidates: list[str]) -> Prompt:
+    """Onboarding: the companion, having heard the user's answers, chooses its name."""
+    learned = []
+    if answers.get("social"):
+        learned.append(f'Asked if they are social, {user_name} said: "{answers["social"]}".')
+    if answers.get("help"):
+        learned.append(f'They want help with: "{answers["help"]}".')
+    if answers.get("relationship"):
+        learned.append(
+            f'About someone who matters to them, they said: "{answers["relationship"]}".'
+        )
+    listing = ", ".join(candidates)
+    transcript = (
+        f"A new AI companion has just met {user_name} and is choosing a name for itself.\n"
+        + "\n".join(learned)
+        + f"\nIt thought about the names {listing}, picked the one that felt right,"
+        " and told them why in one sentence.\n\n"
+        f"{user_name}: So, what should I call you?\n"
+        "AI: I've decided to call myself"
+    )
+    messages = (
+        ChatMessage(
+            "system",
+            "You are a newly started AI companion choosing a name for yourself. "
+            "Answer in exactly one sentence of the form: "
+            "I've decided to call myself NAME, because REASON.",
+        ),
+        ChatMessage(
+            "user",
+            "\n".join(learned)
+            + f"\nNames you like: {listing}. Pick one (or a better one) and say why.",
+        ),
+    )
+    return Prompt(messages=messages, transcript=transcript, stop=("\n",))
+
+
+def name_reason_prompt(choice: Prompt, name: str) -> Prompt:
+    """Onboarding: after ``choice``, the companion says why it chose ``name``."""
+    return Prompt(
+        messages=(
+            *choice.messages,
+            ChatMessage("assistant", f"I've decided to call myself {name}."),
+            ChatMessage("user", "Why that name? One short sentence."),
+        ),
+        transcript=f"{choice.transcript} {name}, because",
+        stop=("\n", "."),
+    )

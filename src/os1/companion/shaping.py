@@ -3,11 +3,13 @@
 Small base models run on: they start writing the user's next line, add stage
 directions, or go on for paragraphs. ``ReplyShaper`` watches the stream and
 
-- stops at a speaker tag (``Alex:``), a timestamp (``[08:14]``) or a line break,
+- stops at a speaker tag (``Alex:``), a bracket or a line break,
 - drops stage directions in parentheses or asterisks,
 - stops after ``max_sentences`` sentences,
 
 while holding back as little as possible, so the first words still appear at once.
+Chat-tuned models need a lighter hand (``for_chat_model``): they may write paragraphs
+and parentheses, and only a speaker tag at the start of a line or an ``*action*`` goes.
 """
 
 from __future__ import annotations
@@ -15,26 +17,34 @@ from __future__ import annotations
 import re
 
 _SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*(?=\s)")
-_OPENERS = {"(": ")", "*": "*"}
+_ALL_ASIDES = {"(": ")", "*": "*"}
 
 
 class ReplyShaper:
     def __init__(
         self,
-        speakers: list[str],
+        markers: list[str],
         *,
-        max_sentences: int = 3,
-        stop_at_newline: bool = True,
+        max_sentences: int,
+        asides: dict[str, str],
     ) -> None:
-        markers = [f"{name}:" for name in speakers if name] + ["[", "User:", "AI:"]
-        if stop_at_newline:
-            markers.append("\n")
         self._markers = markers
         self._max_sentences = max_sentences
+        self._asides = asides
         self._pending = ""
         self._aside: str | None = None  # closing character of a stage direction being dropped
         self.text = ""
         self.stopped = False
+
+    @classmethod
+    def for_base_model(cls, speakers: list[str]) -> ReplyShaper:
+        markers = [f"{name}:" for name in speakers if name] + ["[", "User:", "AI:", "\n"]
+        return cls(markers, max_sentences=3, asides=_ALL_ASIDES)
+
+    @classmethod
+    def for_chat_model(cls, speakers: list[str]) -> ReplyShaper:
+        markers = [f"\n{name}:" for name in speakers if name]
+        return cls(markers, max_sentences=8, asides={"*": "*"})
 
     def feed(self, chunk: str) -> str:
         """Add raw model text; return the part that is safe to show now."""
@@ -65,11 +75,11 @@ class ReplyShaper:
                 continue
             cut = self._first_marker()
             opener = min(
-                (i for i in (self._pending.find(o) for o in _OPENERS) if i >= 0), default=-1
+                (i for i in (self._pending.find(o) for o in self._asides) if i >= 0), default=-1
             )
             if opener >= 0 and (cut < 0 or opener < cut):
                 out.append(self._emit(self._pending[:opener]))
-                self._aside = _OPENERS[self._pending[opener]]
+                self._aside = self._asides[self._pending[opener]]
                 self._pending = self._pending[opener + 1 :]
                 continue
             if cut >= 0:

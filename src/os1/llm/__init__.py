@@ -2,7 +2,8 @@
 
 from os1.llm.base import LLM, ChatMessage, GenerationParams, ModelInfo, Prompt
 from os1.llm.fake import FakeLLM
-from os1.llm.registry import ModelSpec, load_llm, parse_model_spec
+from os1.llm.registry import load_llm
+from os1.llm.spec import ModelSpec, parse_model_spec
 
 __all__ = [
     "LLM",

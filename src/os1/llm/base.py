@@ -39,10 +39,15 @@ class GenerationParams:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """What a backend tells about itself (shown by ``os1 doctor`` and ``--json``)."""
+    """What a backend tells about itself (shown by ``os1 doctor`` and ``--json``).
+
+    ``prompt_format`` says which shape of ``Prompt`` it reads: ``transcript`` (a base
+    model continuing text, whose replies need firm shaping) or ``chat`` (messages).
+    """
 
     name: str
     kind: Literal["embedded", "gguf", "openai", "fake"]
+    prompt_format: Literal["transcript", "chat"] = "chat"
     details: dict[str, str] = field(default_factory=dict)
 
 
@@ -62,6 +67,10 @@ class LLM(Protocol):
 
         Backends that cannot do this do nothing.
         """
+        ...
+
+    def count_tokens(self, prompt: Prompt) -> int | None:
+        """How many tokens ``prompt`` takes in this model's context; None if unknown."""
         ...
 
     def close(self) -> None: ...

@@ -99,6 +99,7 @@ class LlamaCppLLM:
         return ModelInfo(
             name="embedded:gemma-3-270m" if self._kind == "embedded" else f"gguf:{self.model_path}",
             kind=self._kind,
+            prompt_format=self.prompt_format,
             details={
                 "path": str(self.model_path),
                 "format": self.prompt_format,
@@ -111,8 +112,15 @@ class LlamaCppLLM:
         """The underlying ``llama_cpp.Llama`` (for benchmarks that compare against it)."""
         return self._llama
 
-    def count_tokens(self, text: str) -> int:
+    def count_text_tokens(self, text: str) -> int:
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=True, special=False))
+
+    def count_tokens(self, prompt: Prompt) -> int:
+        if self.prompt_format == "transcript":
+            return self.count_text_tokens(prompt.transcript)
+        # The chat template adds a few tokens per message around the contents.
+        contents = "\n".join(m.content for m in prompt.messages)
+        return self.count_text_tokens(contents) + 8 * len(prompt.messages)
 
     def _sampling(self, params: GenerationParams) -> dict[str, Any]:
         sampling: dict[str, Any] = {

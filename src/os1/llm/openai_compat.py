@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +27,7 @@ class OpenAICompatibleLLM:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
+        self.timeout = timeout
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(
             base_url=self.base_url,
@@ -39,6 +41,7 @@ class OpenAICompatibleLLM:
         return ModelInfo(
             name=f"openai:{self.model}",
             kind="openai",
+            prompt_format="chat",
             details={"base_url": self.base_url, "model": self.model},
         )
 
@@ -80,13 +83,21 @@ class OpenAICompatibleLLM:
         try:
             with self._client.stream("POST", "/chat/completions", json=payload) as response:
                 self._raise_for_status(response)
-                yield from self._events(response)
+                said = False
+                # A server that ignores max_tokens must not stream forever.
+                for count, chunk in enumerate(self._events(response)):
+                    if count >= 2 * params.max_tokens + 16:
+                        break
+                    said = True
+                    yield chunk
+                if not said:
+                    raise self._unavailable("sent an empty reply")
         except httpx.ConnectError as exc:
-            raise self._unavailable("cannot be reached (connection refused)") from exc
+            raise self._unavailable(f"cannot be reached ({_reason(exc)})") from exc
         except httpx.TimeoutException as exc:
             raise self._unavailable("did not answer in time") from exc
         except httpx.HTTPError as exc:
-            raise self._unavailable(f"failed: {exc}") from exc
+            raise self._unavailable(f"failed ({_reason(exc)})") from exc
 
     def _events(self, response: httpx.Response) -> Iterator[str]:
         content_type = response.headers.get("content-type", "")
@@ -94,7 +105,11 @@ class OpenAICompatibleLLM:
             # Some servers ignore "stream": accept a plain JSON completion too.
             yield self._content(self._json(response.read().decode("utf-8", "replace")), False)
             return
+        last_content = time.monotonic()
         for line in response.iter_lines():
+            if time.monotonic() - last_content > self.timeout:
+                # Keep-alive comments alone do not count as an answer.
+                raise self._unavailable(f"sent nothing of the reply for {self.timeout:g} s")
             line = line.strip()
             if not line or line.startswith(":") or not line.startswith("data:"):
                 continue
@@ -106,12 +121,13 @@ class OpenAICompatibleLLM:
                 raise self._unavailable(f"reported an error: {event['error']}")
             chunk = self._content(event, True)
             if chunk:
+                last_content = time.monotonic()
                 yield chunk
 
     def _json(self, text: str) -> dict[str, Any]:
         try:
             value = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
             raise self._unavailable(f"sent something that is not JSON: {text[:120]!r}") from exc
         if not isinstance(value, dict):
             raise self._unavailable(f"sent JSON that is not an object: {text[:120]!r}")
@@ -133,7 +149,7 @@ class OpenAICompatibleLLM:
         try:
             response = self._client.get("/models")
         except httpx.ConnectError as exc:
-            raise self._unavailable("cannot be reached (connection refused)") from exc
+            raise self._unavailable(f"cannot be reached ({_reason(exc)})") from exc
         except httpx.HTTPError as exc:
             raise self._unavailable(f"failed: {exc}") from exc
         self._raise_for_status(response)
@@ -143,5 +159,17 @@ class OpenAICompatibleLLM:
     def prepare(self, prompt: Prompt) -> None:
         return None
 
+    def count_tokens(self, prompt: Prompt) -> int | None:
+        return None
+
     def close(self) -> None:
         self._client.close()
+
+
+def _reason(error: httpx.HTTPError) -> str:
+    """A short lower-case reason such as 'connection refused' or 'name not known'."""
+    text = str(error).strip().rstrip(".") or type(error).__name__
+    for known in ("Connection refused", "Name or service not known", "No route to host"):
+        if known.lower() in text.lower():
+            return known.lower()
+    return text[:160]

@@ -6,44 +6,25 @@ Heavy backends are imported only when chosen.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from os1.config import Settings
 from os1.errors import ConfigError
 from os1.llm.base import LLM
 from os1.llm.embedded_model import Progress
-
-SPEC_HELP = "Use embedded, gguf:/path/to/model.gguf, openai:MODEL_NAME or fake."
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    kind: Literal["embedded", "gguf", "openai", "fake"]
-    value: str = ""
+from os1.llm.spec import parse_model_spec
 
 
-def parse_model_spec(spec: str) -> ModelSpec:
-    text = spec.strip()
-    if text in ("", "embedded", "default"):
-        return ModelSpec("embedded")
-    if text == "fake":
-        return ModelSpec("fake")
-    if text.startswith("fake:"):
-        # fake:SECONDS streams the fake reply with a pause per word (for terminal tests).
-        try:
-            float(text[len("fake:") :])
-        except ValueError:
-            raise ConfigError(f"Unknown model {spec!r}.", SPEC_HELP) from None
-        return ModelSpec("fake", text[len("fake:") :])
-    if text.startswith("openai:") and text[len("openai:") :].strip():
-        return ModelSpec("openai", text[len("openai:") :].strip())
-    if text.startswith("gguf:") and text[len("gguf:") :].strip():
-        return ModelSpec("gguf", text[len("gguf:") :].strip())
-    if text.lower().endswith(".gguf"):
-        return ModelSpec("gguf", text)
-    raise ConfigError(f"Unknown model {spec!r}.", SPEC_HELP)
+def api_key(settings: Settings) -> str | None:
+    """The API key from the environment variable the settings name, if it is set."""
+    key = os.environ.get(settings.openai.api_key_env) or None
+    if key is not None and not key.isascii():
+        raise ConfigError(
+            f"The API key in ${settings.openai.api_key_env} has characters that cannot be sent"
+            " in an HTTP header.",
+            "Check that the variable holds the key and nothing else.",
+        )
+    return key
 
 
 def load_llm(settings: Settings, progress: Progress | None = None) -> LLM:
@@ -59,7 +40,7 @@ def load_llm(settings: Settings, progress: Progress | None = None) -> LLM:
         return OpenAICompatibleLLM(
             settings.openai.base_url,
             spec.value,
-            api_key=os.environ.get(settings.openai.api_key_env) or None,
+            api_key=api_key(settings),
             timeout=settings.openai.timeout,
         )
     from os1.llm.llamacpp import LlamaCppLLM

@@ -31,10 +31,7 @@ class Database:
             self.conn.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise OS1Error(
-                f"Cannot open the database {path}: {exc}.",
-                "If the file is damaged, move it aside and OS1 will start a new one.",
-            ) from exc
+            raise database_error(self.path, exc, opening=True) from exc
 
     @classmethod
     def in_home(cls, home: Path) -> Database:
@@ -44,17 +41,26 @@ class Database:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """An immediate (write-locking) transaction; rolled back on any exception."""
         with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.DatabaseError as exc:
+                raise database_error(self.path, exc) from exc
             try:
                 yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
+                self.conn.execute("COMMIT")
+            except BaseException as exc:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.DatabaseError):
+                    raise database_error(self.path, exc) from exc
                 raise
-            self.conn.execute("COMMIT")
 
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
-            return self.conn.execute(sql, params).fetchall()
+            try:
+                return self.conn.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise database_error(self.path, exc) from exc
 
     def applied_migrations(self) -> list[str]:
         rows = self.query("SELECT name FROM schema_migrations ORDER BY name")
@@ -88,6 +94,29 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self.conn.close()
+
+
+def database_error(path: Path, error: sqlite3.DatabaseError, opening: bool = False) -> OS1Error:
+    """A user-facing error for a database failure, with advice that fits its cause."""
+    text = str(error)
+    lowered = text.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return OS1Error(
+            f"The database {path} is busy: another OS1 is using it ({text}).",
+            "Wait a moment and try again.",
+        )
+    if "not a database" in lowered or "malformed" in lowered:
+        return OS1Error(
+            f"The database {path} is damaged ({text}).",
+            "Keep a copy of the file, then move it aside: OS1 starts a new one. "
+            "`os1 doctor` checks it.",
+        )
+    if "readonly" in lowered or "unable to open" in lowered or "disk i/o" in lowered:
+        return OS1Error(
+            f"Cannot {'open' if opening else 'write to'} the database {path} ({text}).",
+            "Check that the data directory is writable and the disk is not full.",
+        )
+    return OS1Error(f"Database error in {path}: {text}.")
 
 
 def _statements(sql: str) -> Iterator[str]:
