@@ -1,6 +1,6 @@
 """Chat latency benchmark (same as `os1 bench chat --json`): prints a JSON report.
 
-    .venv/bin/python benchmarks/chat.py [--turns 10] [--context-tokens 1500]
+.venv/bin/python benchmarks/chat.py [--turns 10] [--context-tokens 1500]
 """
 
 from __future__ import annotations
