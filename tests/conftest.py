@@ -11,6 +11,7 @@ import pytest
 from os1.app import App
 from os1.companion.onboarding import Onboarding
 from os1.llm.fake import FakeLLM
+from os1.memory.embedding import HashingEmbedder
 
 
 class MovableClock:
@@ -55,7 +56,9 @@ def fake_llm() -> FakeLLM:
 
 @pytest.fixture
 def app(home: Path, clock: MovableClock, fake_llm: FakeLLM) -> Iterator[App]:
-    application = App.open(home, clock=clock, llm_factory=lambda settings: fake_llm)
+    application = App.open(
+        home, clock=clock, llm_factory=lambda settings: fake_llm, embedder_factory=HashingEmbedder
+    )
     yield application
     application.close()
 

@@ -19,6 +19,8 @@ from os1.errors import NotSetUpError
 from os1.llm.base import LLM
 from os1.llm.embedded_model import Progress
 from os1.llm.registry import load_llm
+from os1.memory.core import Memory
+from os1.memory.embedding import Embedder, default_embedder
 from os1.store.conversations import Conversations
 from os1.store.db import DB_FILE, Database
 from os1.store.state import StateStore
@@ -54,8 +56,10 @@ class App:
     settings: Settings
     clock: Clock = system_clock
     llm_factory: Callable[[Settings], LLM] | None = None
+    embedder_factory: Callable[[], Embedder] | None = None
     _db: Database | None = field(default=None, init=False)
     _llm: LLM | None = field(default=None, init=False)
+    _memory: Memory | None = field(default=None, init=False)
 
     @classmethod
     def open(
@@ -65,9 +69,11 @@ class App:
         *,
         clock: Clock = system_clock,
         llm_factory: Callable[[Settings], LLM] | None = None,
+        embedder_factory: Callable[[], Embedder] | None = None,
     ) -> App:
         resolved = ensure_home(resolve_home(home))
-        return cls(resolved, load_settings(resolved, overrides), clock, llm_factory)
+        settings = load_settings(resolved, overrides)
+        return cls(resolved, settings, clock, llm_factory, embedder_factory)
 
     @property
     def db(self) -> Database:
@@ -86,6 +92,19 @@ class App:
                 )
         return self._llm
 
+    @property
+    def memory(self) -> Memory:
+        if self._memory is None:
+            embedder = self.embedder_factory() if self.embedder_factory else default_embedder()
+            persona = self.persona()
+            self._memory = Memory(
+                self.db,
+                embedder,
+                user_name=persona.user_name if persona else "the user",
+                clock=self.clock,
+            )
+        return self._memory
+
     def persona(self) -> Persona | None:
         return load_persona(StateStore(self.db, self.clock))
 
@@ -101,7 +120,9 @@ class App:
 
     def companion(self) -> Companion:
         persona = self.require_persona()  # before loading a model: it may be slow or broken
-        return Companion(self.db, self.llm, persona, self.settings, clock=self.clock)
+        return Companion(
+            self.db, self.llm, persona, self.settings, clock=self.clock, memory=self.memory
+        )
 
     def complete_onboarding(
         self,
@@ -119,6 +140,7 @@ class App:
         """
         persona = onboarding.finish(self.llm, self.clock(), rng)
         backup = self.reset() if replace_existing else None
+        self._memory = None  # it knows the user by name
         save_persona(StateStore(self.db, self.clock), persona)
         greeting = (
             f"Hi {persona.user_name}. I've chosen a name for myself: {persona.companion_name}."
@@ -134,6 +156,7 @@ class App:
         if self._db is not None:
             self._db.close()
             self._db = None
+        self._memory = None
         db_path = self.home / DB_FILE
         if not db_path.exists():
             return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -10,19 +11,22 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from os1 import __version__
-from os1.app import App
+from os1.app import App, stderr_progress
 from os1.clock import humanize_gap
-from os1.companion.dialogue import Companion, TurnResult
+from os1.companion.dialogue import Companion, TurnResult, check_input
 from os1.companion.names import Voice
 from os1.companion.onboarding import Onboarding
 from os1.companion.prompt import GAP_NOTE_AFTER
 from os1.config import set_setting, setting_infos, setting_sources
 from os1.errors import InputError, OS1Error
+from os1.memory.core import Hit
+from os1.store.conversations import Conversations
 
 _INTERRUPTED = " [interrupted]"
 _log = logging.getLogger(__name__)
@@ -243,6 +247,8 @@ def chat(ctx: click.Context, new_conversation: bool) -> None:
         err=True,
     )
     warming = _warm_up_in_background(companion)
+    learning = threading.Thread()
+    learning.start()
     prompt = f"{persona.user_name}> "
     while True:
         try:
@@ -253,6 +259,10 @@ def chat(ctx: click.Context, new_conversation: bool) -> None:
         if line is None or line.strip() in ("/quit", "/exit", "/bye"):
             _say("\nGoodbye." if line is None else "Goodbye.", err=True)
             warming.join()  # never close the model under a running warm-up
+            learning.join()
+            if companion.memory is not None:
+                with _errors_as_messages():
+                    companion.memory.consolidate()  # the conversation has ended
             return
         if not line.strip():
             continue
@@ -274,19 +284,26 @@ def chat(ctx: click.Context, new_conversation: bool) -> None:
             _say("(Your message is saved.)", err=True)
             continue
         _say("" if finished else _INTERRUPTED)
+        learning.join()
+        learning = _in_background(functools.partial(companion.learn, turn), "os1-learn")
         warming = _warm_up_in_background(companion)
 
 
 def _warm_up_in_background(companion: Companion) -> threading.Thread:
     """Prepare the next prompt while the user reads and types (see Companion.warm_up)."""
+    return _in_background(companion.warm_up, "os1-warm-up")
+
+
+def _in_background(work: Callable[[], None], name: str) -> threading.Thread:
+    """Run ``work`` off the reply path; a failure is logged, never shown mid-conversation."""
 
     def run() -> None:
         try:
-            companion.warm_up()
-        except Exception:  # warming up is only an optimisation; say why it failed
-            _log.debug("warm-up failed", exc_info=True)
+            work()
+        except Exception:
+            _log.warning("%s failed", name, exc_info=True)
 
-    thread = threading.Thread(target=run, name="os1-warm-up", daemon=True)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     return thread
 
@@ -348,6 +365,8 @@ def ask(
         if not as_json:
             _say("")
         _fail(error)
+    with _errors_as_messages():
+        companion.learn(turn)  # after the reply is out: it never delays it
     if not finished:
         sys.exit(130)
 
@@ -392,6 +411,196 @@ def history(ctx: click.Context, limit: int, as_json: bool) -> None:
     for m in messages:
         mark = _INTERRUPTED if m.status == "interrupted" else ""
         _say(f"{m.created_at.astimezone():%Y-%m-%d %H:%M}  {m.speaker}: {m.text}{mark}")
+
+
+# -- memory ----------------------------------------------------------------------
+
+
+@cli.group()
+def memory() -> None:
+    """See, search, correct and forget what your companion remembers."""
+
+
+def _memory_app(ctx: click.Context) -> App:
+    app = _open(ctx)
+    app.memory.index_pending()  # messages from before memory existed get their vectors
+    return app
+
+
+def _print_hits(hits: list[Hit], as_json: bool) -> None:
+    if as_json:
+        _say(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        _say("Nothing found.")
+    for hit in hits:
+        old = "" if hit.current else " (no longer true)"
+        _say(f"{hit.id}  {hit.kind:8} {hit.time.astimezone():%Y-%m-%d}  {hit.text}{old}")
+
+
+@memory.command("search")
+@click.argument("query")
+@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of hits.")
+@click.pass_context
+def memory_search(ctx: click.Context, query: str, k: int, as_json: bool) -> None:
+    """Find what is remembered about QUERY (time words like 'last Tuesday' narrow it)."""
+    with _errors_as_messages():
+        hits = _memory_app(ctx).memory.search(query, k)
+    _print_hits(hits, as_json)
+
+
+@memory.command("list")
+@click.option(
+    "--kind", type=click.Choice(["fact", "episode", "profile"]), default="fact", show_default=True
+)
+@click.option("--all", "show_all", is_flag=True, help="Include facts that are no longer true.")
+@click.option("-n", "--limit", default=50, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def memory_list(ctx: click.Context, kind: str, show_all: bool, limit: int, as_json: bool) -> None:
+    """List facts (default), recent episodes, or the core profile."""
+    with _errors_as_messages():
+        mem = _open(ctx).memory
+        if kind == "fact":
+            hits = [
+                Hit(f.id, "fact", f.text, f.valid_from, 0.0, f.sources, current=f.current)
+                for f in mem.facts(include_superseded=show_all)
+            ][-limit:]
+        elif kind == "episode":
+            hits = [
+                Hit(m.id, "episode", m.text, m.created_at, 0.0, (m.id,), speaker=m.speaker)
+                for m in Conversations(mem.db).recent(limit)
+            ]
+        else:
+            profile = mem.profile_hit()
+            hits = [profile] if profile else []
+    _print_hits(hits, as_json)
+
+
+@memory.command("show")
+@click.argument("item_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def memory_show(ctx: click.Context, item_id: str, as_json: bool) -> None:
+    """Everything about one remembered item, with the messages it comes from."""
+    with _errors_as_messages():
+        detail = _open(ctx).memory.describe(item_id)
+        if detail is None:
+            raise InputError(f"Nothing is remembered with the id {item_id!r}.")
+    if as_json:
+        _say(json.dumps(detail, ensure_ascii=False, indent=2))
+        return
+    for key, value in detail.items():
+        _say(f"{key}: {value}")
+
+
+@memory.command("forget")
+@click.argument("item_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def memory_forget(ctx: click.Context, item_id: str, as_json: bool) -> None:
+    """Forget a message or fact everywhere, with the facts that rested on it."""
+    with _errors_as_messages():
+        try:
+            report = _open(ctx).memory.forget(item_id)
+        except KeyError:
+            raise InputError(f"Nothing is remembered with the id {item_id!r}.") from None
+    if as_json:
+        _say(json.dumps(report.__dict__))
+    else:
+        gone = report.messages + report.facts
+        _say(
+            f"Forgotten: {', '.join(gone) or item_id}"
+            + ("; the profile was rebuilt." if report.profile_rebuilt else ".")
+        )
+
+
+@memory.command("edit")
+@click.argument("item_id", metavar="ID")
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def memory_edit(ctx: click.Context, item_id: str, text: str, as_json: bool) -> None:
+    """Correct what a fact or message says."""
+    with _errors_as_messages():
+        mem = _open(ctx).memory
+        try:
+            mem.edit(item_id, check_input(text, 4000))
+        except KeyError:
+            raise InputError(f"Nothing is remembered with the id {item_id!r}.") from None
+        detail = mem.describe(item_id)
+    _say(json.dumps(detail, ensure_ascii=False) if as_json else f"Updated {item_id}.")
+
+
+@memory.command("consolidate")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def memory_consolidate(ctx: click.Context, as_json: bool) -> None:
+    """Rebuild the core profile (always in your companion's mind) from what it knows."""
+    with _errors_as_messages():
+        mem = _memory_app(ctx).memory
+        text = mem.consolidate()
+    _say(json.dumps(mem.profile(), ensure_ascii=False) if as_json else text)
+
+
+@memory.command("export")
+@click.argument("path", metavar="FILE")
+@click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON.")
+@click.pass_context
+def memory_export(ctx: click.Context, path: str, as_json: bool) -> None:
+    """Write everything your companion knows to FILE as readable JSON (- for stdout)."""
+    from os1.memory.transfer import export_all
+
+    with _errors_as_messages():
+        app = _open(ctx)
+        persona = app.persona()
+        data = export_all(app.memory, persona.to_dict() if persona else None)
+        text = json.dumps(data, ensure_ascii=False, indent=2)
+        if path == "-":
+            _say(text)
+            return
+        try:
+            Path(path).write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"Cannot write {path}: {exc.strerror}.") from exc
+    summary = {
+        "file": path,
+        "facts": len(data["facts"]),
+        "conversations": len(data["conversations"]),
+    }
+    _say(
+        json.dumps(summary)
+        if as_json
+        else f"Wrote {summary['conversations']} conversations and {summary['facts']} facts"
+        f" to {path}."
+    )
+
+
+@memory.command("import")
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def memory_import(ctx: click.Context, path: str, as_json: bool) -> None:
+    """Import conversations from JSON Lines (id, conversation, time, speaker, text)."""
+    from os1.memory.transfer import import_jsonl
+
+    with _errors_as_messages():
+        app = _open(ctx)
+        persona = app.persona()
+        report = import_jsonl(
+            app.memory,
+            Path(path),
+            companion_name=persona.companion_name if persona else "",
+            progress=None if as_json else stderr_progress("Remembering"),
+        )
+    if as_json:
+        _say(json.dumps(report.__dict__))
+    else:
+        _say(
+            f"Read {report.read} messages: {report.added} new, {report.already_known} already"
+            f" known; {report.facts} facts learned."
+        )
 
 
 # -- configuration -----------------------------------------------------------------

@@ -11,17 +11,19 @@ import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from os1.clock import Clock, system_clock
 from os1.companion.affect import AffectState, read_mood
 from os1.companion.persona import AFFECT_KEY, Persona
 from os1.companion.prompt import PromptBuilder
+from os1.companion.recall import forget_command, recall
 from os1.companion.relationship import Stage, stage_for
 from os1.companion.shaping import ReplyShaper
 from os1.config import Settings
 from os1.errors import InputError
 from os1.llm.base import LLM, GenerationParams, Prompt
+from os1.memory.core import Memory
 from os1.store.conversations import Conversations, Message
 from os1.store.db import Database
 from os1.store.state import StateStore
@@ -52,6 +54,7 @@ class TurnResult:
     reply_message: Message | None = None
     status: Literal["complete", "interrupted", "pending"] = "pending"
     timings: Timings = field(default_factory=lambda: Timings(None, 0.0, 0))
+    prepared_reply: str | None = None  # a reply that needs no model (e.g. "forget that")
 
 
 def check_input(text: str, max_chars: int) -> str:
@@ -83,9 +86,11 @@ class Companion:
         settings: Settings,
         *,
         clock: Clock = system_clock,
+        memory: Memory | None = None,
     ) -> None:
         self.db = db
         self.llm = llm
+        self.memory = memory
         self.persona = persona
         self.settings = settings
         self.clock = clock
@@ -147,7 +152,9 @@ class Companion:
         limit = llm.context_tokens - llm.max_reply_tokens - 8
         block = max(1, self.settings.chat.history_messages // _HISTORY_BLOCK_DIVISOR)
         while True:
-            prompt = self.prompts.build(history, stage, max_message_chars=clip)
+            prompt = self.prompts.build(
+                history, stage, max_message_chars=clip, profile=self._profile_text()
+            )
             tokens = self.llm.count_tokens(prompt)
             if tokens is None or tokens <= limit or clip <= 64:
                 return prompt
@@ -155,6 +162,10 @@ class Companion:
                 history = history[block:] if len(history) > block else history[-1:]
             else:
                 clip //= 2
+
+    def _profile_text(self) -> str:
+        profile = self.memory.profile() if self.memory else None
+        return str(profile["text"]) if profile else ""
 
     def warm_up(self) -> None:
         """Evaluate the prompt as it will start for the user's next message.
@@ -174,14 +185,54 @@ class Companion:
             conversation_id = self.conversations.current(new_after)
         elif not self.conversations.exists(conversation_id):
             raise InputError(f"There is no conversation {conversation_id!r}.")
+        command = forget_command(cleaned) if self.memory else None
+        if command is not None:
+            return self._forget_turn(cleaned, command, conversation_id)
         reading = read_mood(cleaned)
         affect = self.affect.update(reading)
-        meta = {"mood": affect.user_mood} if affect.user_mood != "neutral" else {}
+        meta: dict[str, Any] = {"mood": affect.user_mood} if affect.user_mood != "neutral" else {}
+        if self.memory is not None:
+            in_view = [m.id for m in self.history(upcoming=1)]
+            recalled = recall(self.memory, cleaned, exclude=in_view)
+            if recalled:
+                meta["recalled"] = recalled
         user_message = self.conversations.add(
             conversation_id, "user", self.persona.user_name, cleaned, meta=meta
         )
         self.state.put(AFFECT_KEY, affect.to_dict())
         return TurnResult(conversation_id=conversation_id, user_message=user_message)
+
+    def _forget_turn(
+        self, text: str, command: Literal["previous", "this"], conversation_id: str
+    ) -> TurnResult:
+        """'Forget that': forget the previous message (or this one), and say so."""
+        assert self.memory is not None
+        if command == "previous":
+            previous = self.conversations.last_message("user")
+            if previous is not None:
+                self.memory.forget(previous.id)
+            stored = text
+            reply = "Okay. I've forgotten that."
+        else:
+            stored = "(Something I was asked not to remember.)"
+            reply = "Okay. I won't remember that."
+        user_message = self.conversations.add(
+            conversation_id, "user", self.persona.user_name, stored, meta={"forget": command}
+        )
+        return TurnResult(conversation_id, user_message, prepared_reply=reply)
+
+    def learn(self, turn: TurnResult) -> None:
+        """Let memory take in a finished turn (embeddings, facts). Call it off the reply
+        path: after the reply is shown, or in a background thread."""
+        if self.memory is None or turn.user_message.meta.get("forget"):
+            return
+        messages = [turn.user_message]
+        if turn.reply_message is not None:
+            messages.append(turn.reply_message)
+        self.memory.learn(messages)
+        started_anew = len(self.conversations.in_conversation(turn.conversation_id)) <= 2
+        if started_anew and self.conversations.conversation_count() > 1:
+            self.memory.consolidate()  # the previous conversation has ended
 
     def stream(self, turn: TurnResult) -> Generator[str, None, None]:
         """Stream the reply to ``turn``. Closing early (or Ctrl-C) keeps what was said."""
@@ -195,6 +246,12 @@ class Companion:
         )
         completed = False
         try:
+            if turn.prepared_reply is not None:
+                shaper.text = turn.prepared_reply
+                first = time.perf_counter()
+                yield turn.prepared_reply
+                completed = True
+                return
             for attempt in range(2):
                 prompt = self.build_prompt()
                 tokens = 0

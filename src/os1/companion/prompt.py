@@ -58,6 +58,7 @@ class Line:
     text: str
     role: str
     mood_note: str  # narration after a user message; may be empty
+    recalled_note: str = ""  # what the companion remembered on hearing it; may be empty
 
 
 class PromptBuilder:
@@ -67,7 +68,7 @@ class PromptBuilder:
 
     # -- header -----------------------------------------------------------------
 
-    def header(self, stage: Stage) -> str:
+    def header(self, stage: Stage, profile: str = "") -> str:
         p = self.persona
         c, u = p.companion_name, p.user_name
         she, her = ("he", "his") if p.voice == "male" else ("she", "her")
@@ -94,7 +95,8 @@ class PromptBuilder:
             f" or two short sentences, shows {she} cares about how {u} feels, and often"
             f" asks {u} a question back. {c} never pretends to be human.\n\n"
             f"What {c} knows: {knowledge}\n"
-            f"Where they stand: {stage.description}\n\n"
+            + (f"What {c} has learned since: {profile}\n" if profile else "")
+            + f"Where they stand: {stage.description}\n\n"
         )
 
     # -- messages ---------------------------------------------------------------
@@ -140,6 +142,7 @@ class PromptBuilder:
                 last_mood = mood
             lines.append(
                 Line(
+                    recalled_note=self._recalled_note(message),
                     note=self._time_note(message, previous),
                     speaker=message.speaker,
                     text=text,
@@ -150,23 +153,45 @@ class PromptBuilder:
             previous = message
         return lines
 
+    def _recalled_note(self, message: Message) -> str:
+        """'(Iris remembers: Theo lives in Seattle; on 3 November Theo said "…")'."""
+        items = message.meta.get("recalled") or []
+        if message.role != "user" or not items:
+            return ""
+        parts = []
+        for item in items:
+            if item.get("kind") == "fact":
+                parts.append(str(item["text"]).rstrip("."))
+            else:
+                day = self._local(datetime.fromisoformat(str(item["time"])))
+                who = item.get("speaker") or self.persona.user_name
+                parts.append(f'on {day.day} {day:%B} {who} said "{item["text"]}"')
+        return f"({self.persona.companion_name} remembers: {'; '.join(parts)}.)"
+
     @staticmethod
     def _render_line(line: Line) -> str:
         out = f"{line.note}\n" if line.note else ""
         out += f"{line.speaker}: {line.text}\n"
         if line.mood_note:
             out += f"{line.mood_note}\n"
+        if line.recalled_note:
+            out += f"{line.recalled_note}\n"
         return out
 
     def build(
-        self, history: Sequence[Message], stage: Stage, *, max_message_chars: int = 0
+        self,
+        history: Sequence[Message],
+        stage: Stage,
+        *,
+        max_message_chars: int = 0,
+        profile: str = "",
     ) -> Prompt:
         """The prompt for the companion's next reply, given the messages so far.
 
         ``max_message_chars`` clips any single message that is longer (0: no limit).
         """
         p = self.persona
-        header = self.header(stage)
+        header = self.header(stage, profile)
         lines = self.lines(history, max_message_chars)
         transcript = header + "".join(self._render_line(line) for line in lines)
         transcript += f"{p.companion_name}:"
@@ -175,7 +200,8 @@ class PromptBuilder:
         for line in lines:
             if line.role == "user":
                 prefix = f"{line.note}\n" if line.note else ""
-                suffix = f"\n{line.mood_note}" if line.mood_note else ""
+                notes = [n for n in (line.mood_note, line.recalled_note) if n]
+                suffix = "".join(f"\n{n}" for n in notes)
                 messages.append(ChatMessage("user", f"{prefix}{line.text}{suffix}"))
             elif line.role == "companion":
                 messages.append(ChatMessage("assistant", line.text))

@@ -31,4 +31,64 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0002_memory",
+        """
+        CREATE VIRTUAL TABLE messages_fts USING fts5(
+            text, content='messages', content_rowid='seq', tokenize='porter unicode61'
+        );
+        CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+            INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
+        END;
+        CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+            INSERT INTO messages_fts (messages_fts, rowid, text)
+            VALUES ('delete', old.seq, old.text);
+        END;
+        CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
+            INSERT INTO messages_fts (messages_fts, rowid, text)
+            VALUES ('delete', old.seq, old.text);
+            INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
+        END;
+        INSERT INTO messages_fts (rowid, text) SELECT seq, text FROM messages;
+
+        CREATE TABLE facts (
+            seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+            id            TEXT NOT NULL UNIQUE,
+            text          TEXT NOT NULL,
+            slot          TEXT,
+            importance    REAL NOT NULL DEFAULT 0.5,
+            valid_from    TEXT NOT NULL,
+            valid_to      TEXT,
+            superseded_by TEXT,
+            created_at    TEXT NOT NULL
+        );
+        CREATE INDEX facts_by_slot ON facts (slot, valid_to);
+        CREATE TABLE fact_sources (
+            fact_id     TEXT NOT NULL REFERENCES facts(id) ON DELETE CASCADE,
+            message_id  TEXT NOT NULL,
+            PRIMARY KEY (fact_id, message_id)
+        );
+        CREATE INDEX fact_sources_by_message ON fact_sources (message_id);
+        CREATE VIRTUAL TABLE facts_fts USING fts5(
+            text, content='facts', content_rowid='seq', tokenize='porter unicode61'
+        );
+        CREATE TRIGGER facts_fts_insert AFTER INSERT ON facts BEGIN
+            INSERT INTO facts_fts (rowid, text) VALUES (new.seq, new.text);
+        END;
+        CREATE TRIGGER facts_fts_delete AFTER DELETE ON facts BEGIN
+            INSERT INTO facts_fts (facts_fts, rowid, text) VALUES ('delete', old.seq, old.text);
+        END;
+        CREATE TRIGGER facts_fts_update AFTER UPDATE OF text ON facts BEGIN
+            INSERT INTO facts_fts (facts_fts, rowid, text) VALUES ('delete', old.seq, old.text);
+            INSERT INTO facts_fts (rowid, text) VALUES (new.seq, new.text);
+        END;
+
+        CREATE TABLE embeddings (
+            item_id  TEXT PRIMARY KEY,
+            kind     TEXT NOT NULL CHECK (kind IN ('episode', 'fact', 'profile')),
+            model    TEXT NOT NULL,
+            vector   BLOB NOT NULL
+        );
+        """,
+    ),
 ]

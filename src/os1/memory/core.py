@@ -1,0 +1,526 @@
+"""Long-term memory: episodes (every message), facts, and a core profile.
+
+``Memory`` is the one object the rest of OS1 talks to. It learns from new messages
+(embeds them, extracts facts) outside the reply path, answers ``search`` with hybrid
+retrieval (BM25 over FTS5 + vector similarity + recency + importance, fused by
+reciprocal rank), and lets the user list, show, edit and forget anything.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from os1.clock import Clock, from_iso, new_id, system_clock, to_iso
+from os1.memory.embedding import Embedder
+from os1.memory.facts import FactCandidate, extract_facts
+from os1.memory.index import VectorIndex
+from os1.memory.timeparse import find_time_range, strip_time_expression
+from os1.store.conversations import Message
+from os1.store.db import Database
+from os1.store.state import StateStore
+
+Kind = Literal["episode", "fact", "profile"]
+PROFILE_KEY = "profile"
+PROFILE_ID = "profile"
+
+_RRF_K = 60
+_CANDIDATES = 60
+_STOPWORD_TEXT = """
+a about above after again all am an and any are as at be been before being below between
+both but by can could did do does doing down during each few for from further had has have
+having he her here hers herself him himself his how i if in into is it its itself just me
+more most my myself no nor not now of off on once only or other our ours ourselves out over
+own same she should so some such than that the their theirs them themselves then there
+these they this those through to too under until up very was we were what when where which
+while who whom why will with would you your yours yourself yourselves tell remember know
+say said ever
+"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    kind: Kind
+    text: str
+    time: datetime
+    score: float
+    sources: tuple[str, ...]
+    speaker: str = ""
+    current: bool = True  # False for a fact that has been superseded
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "text": self.text,
+            "time": self.time.isoformat(),
+            "score": round(self.score, 5),
+            "sources": list(self.sources),
+            **({"speaker": self.speaker} if self.speaker else {}),
+            **({} if self.current else {"current": False}),
+        }
+
+
+@dataclass(frozen=True)
+class Fact:
+    id: str
+    text: str
+    slot: str | None
+    importance: float
+    valid_from: datetime
+    valid_to: datetime | None
+    superseded_by: str | None
+    sources: tuple[str, ...]
+
+    @property
+    def current(self) -> bool:
+        return self.valid_to is None
+
+
+@dataclass
+class ForgetReport:
+    messages: list[str] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
+    profile_rebuilt: bool = False
+
+
+def string_list(value: object) -> list[str]:
+    """A list of strings from loosely typed stored JSON (anything else: empty)."""
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def keyword_query(text: str) -> str:
+    """An FTS5 query: the question's content words, any of which may match."""
+    words = [w for w in re.findall(r"[^\W_]+", text.lower()) if w not in _STOPWORDS]
+    return " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
+
+
+class Memory:
+    def __init__(
+        self,
+        db: Database,
+        embedder: Embedder,
+        *,
+        user_name: str = "the user",
+        clock: Clock = system_clock,
+    ) -> None:
+        self.db = db
+        self.embedder = embedder
+        self.user_name = user_name
+        self.clock = clock
+        self.index = VectorIndex(db, embedder.name, embedder.dim)
+        self.state = StateStore(db, clock)
+
+    # -- learning ------------------------------------------------------------------
+
+    def learn(self, messages: Sequence[Message]) -> list[Fact]:
+        """Embed new messages and extract the facts they state (runs off the reply path)."""
+        self._embed_messages(messages)
+        learned: list[Fact] = []
+        for message in sorted(messages, key=lambda m: m.created_at):
+            for candidate in extract_facts(message, self.user_name):
+                learned.append(self._store_fact(candidate, message))
+        self._embed_facts(learned)
+        return learned
+
+    def index_pending(self, batch: int = 64) -> int:
+        """Embed every message that has no vector yet (after an import or an upgrade)."""
+        done = 0
+        while True:
+            rows = self.db.query(
+                "SELECT m.id, m.conversation_id, m.role, m.speaker, m.text, m.created_at,"
+                " m.status, m.meta FROM messages m"
+                " LEFT JOIN embeddings e ON e.item_id = m.id WHERE e.item_id IS NULL"
+                " ORDER BY m.created_at LIMIT ?",
+                (batch,),
+            )
+            if not rows:
+                return done
+            self._embed_messages([Message.from_row(r) for r in rows])
+            done += len(rows)
+
+    def _embed_messages(self, messages: Sequence[Message]) -> None:
+        todo = [m for m in messages if m.text.strip()]
+        if not todo:
+            return
+        vectors = self.embedder.embed([m.text for m in todo])
+        self.index.add([(m.id, "episode", m.created_at.timestamp()) for m in todo], vectors)
+
+    def _embed_facts(self, facts: Sequence[Fact]) -> None:
+        if facts:
+            vectors = self.embedder.embed([f.text for f in facts])
+            self.index.add([(f.id, "fact", f.valid_from.timestamp()) for f in facts], vectors)
+
+    def _store_fact(self, candidate: FactCandidate, source: Message) -> Fact:
+        """Store a fact, or add a source to the same current fact; supersede its slot."""
+        valid_from = source.created_at
+        with self.db.transaction() as conn:
+            same = conn.execute(
+                "SELECT id FROM facts WHERE text = ? AND valid_to IS NULL", (candidate.text,)
+            ).fetchone()
+            if same:
+                conn.execute(
+                    "INSERT OR IGNORE INTO fact_sources (fact_id, message_id) VALUES (?, ?)",
+                    (same["id"], source.id),
+                )
+                fact_id = str(same["id"])
+            else:
+                fact_id = new_id("f")
+                conn.execute(
+                    "INSERT INTO facts (id, text, slot, importance, valid_from, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        fact_id,
+                        candidate.text,
+                        candidate.slot,
+                        candidate.importance,
+                        to_iso(valid_from),
+                        to_iso(self.clock()),
+                    ),
+                )
+                conn.execute(
+                    "INSERT INTO fact_sources (fact_id, message_id) VALUES (?, ?)",
+                    (fact_id, source.id),
+                )
+                if candidate.slot:
+                    conn.execute(
+                        "UPDATE facts SET valid_to = ?, superseded_by = ?"
+                        " WHERE slot = ? AND valid_to IS NULL AND id != ? AND valid_from <= ?",
+                        (to_iso(valid_from), fact_id, candidate.slot, fact_id, to_iso(valid_from)),
+                    )
+        fact = self.fact(fact_id)
+        assert fact is not None
+        return fact
+
+    # -- reading -------------------------------------------------------------------
+
+    def fact(self, fact_id: str) -> Fact | None:
+        rows = self.db.query("SELECT * FROM facts WHERE id = ?", (fact_id,))
+        return self._fact_from_row(rows[0]) if rows else None
+
+    def _fact_from_row(self, row: object) -> Fact:
+        r = row  # sqlite3.Row
+        sources = self.db.query(
+            "SELECT message_id FROM fact_sources WHERE fact_id = ? ORDER BY message_id",
+            (r["id"],),  # type: ignore[index]
+        )
+        return Fact(
+            id=r["id"],  # type: ignore[index]
+            text=r["text"],  # type: ignore[index]
+            slot=r["slot"],  # type: ignore[index]
+            importance=float(r["importance"]),  # type: ignore[index]
+            valid_from=from_iso(r["valid_from"]),  # type: ignore[index]
+            valid_to=from_iso(r["valid_to"]) if r["valid_to"] else None,  # type: ignore[index]
+            superseded_by=r["superseded_by"],  # type: ignore[index]
+            sources=tuple(s["message_id"] for s in sources),
+        )
+
+    def facts(self, *, include_superseded: bool = False) -> list[Fact]:
+        where = "" if include_superseded else "WHERE valid_to IS NULL"
+        rows = self.db.query(f"SELECT * FROM facts {where} ORDER BY valid_from, seq")
+        return [self._fact_from_row(r) for r in rows]
+
+    def profile(self) -> dict[str, object] | None:
+        return self.state.get(PROFILE_KEY)
+
+    def profile_hit(self, score: float = 0.0) -> Hit | None:
+        """The core profile as a hit (its sources: the messages its facts rest on)."""
+        profile = self.profile()
+        if not profile:
+            return None
+        return Hit(
+            PROFILE_ID,
+            "profile",
+            str(profile["text"]),
+            from_iso(str(profile["updated_at"])),
+            score,
+            tuple(string_list(profile.get("sources")))[:20],
+        )
+
+    # -- search --------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        now: datetime | None = None,
+        exclude: Iterable[str] = (),
+    ) -> list[Hit]:
+        """Hybrid retrieval, best first. Time words in the query narrow by date."""
+        now = now or self.clock()
+        excluded = set(exclude)
+        found = find_time_range(query, now)
+        text = strip_time_expression(query, found) if found else query
+        start = found.start.timestamp() if found else None
+        end = found.end.timestamp() if found else None
+        scores: dict[str, float] = {}
+
+        def fuse(ranked: Iterable[str], weight: float = 1.0) -> None:
+            rank = 0
+            for item_id in ranked:
+                if item_id in excluded:
+                    continue
+                scores[item_id] = scores.get(item_id, 0.0) + weight / (_RRF_K + rank)
+                rank += 1
+
+        window = (found.start, found.end) if found else None
+        keywords = keyword_query(text)
+        bm25 = self._keyword_hits(keywords, window) if keywords else []
+        if found and not bm25 and keywords:
+            bm25 = self._keyword_hits(keywords, None)  # nothing then: look further
+        vector = self.embedder.embed([text or query])[0]
+        similar = self.index.search(vector, _CANDIDATES, start=start, end=end)
+        if found and not similar:
+            similar = self.index.search(vector, _CANDIDATES)
+        fuse(bm25)
+        fuse(h.item_id for h in similar)
+        # Second hop: names that the best hits mention lead to what is said about them.
+        leads = self._names_in(list(sorted(scores, key=scores.__getitem__, reverse=True))[:3])
+        asked = {w.lower() for w in re.findall(r"[^\W_]+", query)}
+        leads = [n for n in leads if n.lower() not in asked and n != self.user_name]
+        if leads:
+            fuse(self._keyword_hits(" OR ".join(f'"{n}"' for n in leads), None), 0.5)
+        return self._ranked_hits(scores, k, now)
+
+    def _keyword_hits(self, match: str, window: tuple[datetime, datetime] | None) -> list[str]:
+        """Episodes and facts ranked by BM25 (episodes only within ``window``, if given)."""
+        where = ""
+        params: list[object] = [match]
+        if window is not None:
+            where = " AND m.created_at >= ? AND m.created_at < ?"
+            params += [to_iso(window[0]), to_iso(window[1])]
+        episodes = self.db.query(
+            "SELECT m.id, bm25(messages_fts) AS rank FROM messages_fts"
+            " JOIN messages m ON m.seq = messages_fts.rowid"
+            f" WHERE messages_fts MATCH ?{where} ORDER BY rank LIMIT {_CANDIDATES}",
+            tuple(params),
+        )
+        facts = self.db.query(
+            "SELECT f.id, bm25(facts_fts) AS rank FROM facts_fts"
+            " JOIN facts f ON f.seq = facts_fts.rowid"
+            f" WHERE facts_fts MATCH ? ORDER BY rank LIMIT {_CANDIDATES // 2}",
+            (match,),
+        )
+        merged = sorted(
+            [(float(r["rank"]), str(r["id"])) for r in episodes]
+            + [(float(r["rank"]), str(r["id"])) for r in facts]
+        )
+        return [item_id for _, item_id in merged]
+
+    def _names_in(self, item_ids: Sequence[str]) -> list[str]:
+        texts = [self._text_of(i) for i in item_ids]
+        names: list[str] = []
+        for text in texts:
+            for name in re.findall(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]{2,})\b", text or ""):
+                if name.lower() not in _STOPWORDS and name not in names:
+                    names.append(name)
+        return names[:4]
+
+    def _text_of(self, item_id: str) -> str:
+        table = "facts" if item_id.startswith("f_") else "messages"
+        rows = self.db.query(f"SELECT text FROM {table} WHERE id = ?", (item_id,))
+        return str(rows[0]["text"]) if rows else ""
+
+    def _ranked_hits(self, scores: dict[str, float], k: int, now: datetime) -> list[Hit]:
+        hits: list[Hit] = []
+        for item_id, score in scores.items():
+            hit = self._hit(item_id, score)
+            if hit is None:
+                continue
+            age_days = max(0.0, (now - hit.time).total_seconds() / 86400)
+            bonus = 0.002 * math.exp(-age_days / 60)  # recent things come to mind first
+            if hit.kind == "fact":
+                bonus += 0.004 if hit.current else -0.01
+            elif hit.speaker == self.user_name:
+                bonus += 0.002  # what the user said about themselves matters more
+            hits.append(Hit(**{**hit.__dict__, "score": score + bonus}))
+        hits.sort(key=lambda h: h.score, reverse=True)
+        return hits[:k]
+
+    def _hit(self, item_id: str, score: float) -> Hit | None:
+        if item_id == PROFILE_ID:
+            return self.profile_hit(score)
+        if item_id.startswith("f_"):
+            fact = self.fact(item_id)
+            if fact is None:
+                return None
+            return Hit(
+                fact.id,
+                "fact",
+                fact.text,
+                fact.valid_from,
+                score,
+                fact.sources,
+                current=fact.current,
+            )
+        rows = self.db.query(
+            "SELECT id, speaker, text, created_at FROM messages WHERE id = ?", (item_id,)
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        return Hit(
+            row["id"],
+            "episode",
+            row["text"],
+            from_iso(row["created_at"]),
+            score,
+            (row["id"],),
+            speaker=row["speaker"],
+        )
+
+    # -- the core profile --------------------------------------------------------------
+
+    def consolidate(self, header: str = "") -> str:
+        """Rebuild the core profile from the current facts; returns its text."""
+        facts = self.facts()
+        lines = [header.strip()] if header.strip() else []
+        lines += [f.text for f in sorted(facts, key=lambda f: (-f.importance, f.valid_from))][:24]
+        text = " ".join(lines) if lines else f"Not much is known about {self.user_name} yet."
+        sources = sorted({s for f in facts for s in f.sources})
+        self.state.put(
+            PROFILE_KEY,
+            {
+                "text": text,
+                "updated_at": to_iso(self.clock()),
+                "sources": sources,
+                "facts": [f.id for f in facts],
+            },
+        )
+        self.index.add(
+            [(PROFILE_ID, "profile", self.clock().timestamp())], self.embedder.embed([text])
+        )
+        return text
+
+    # -- user control ----------------------------------------------------------------
+
+    def forget(self, item_id: str) -> ForgetReport:
+        """Remove a message or fact from every layer and index; facts that rested only on
+        a forgotten message go too, and the profile is rebuilt if it used any of it."""
+        report = ForgetReport()
+        if item_id == PROFILE_ID:
+            self.state.delete(PROFILE_KEY)
+            self.index.remove([PROFILE_ID])
+            report.profile_rebuilt = True
+            return report
+        if item_id.startswith("f_"):
+            if self.fact(item_id) is None:
+                raise KeyError(item_id)
+            report.facts.append(item_id)
+        else:
+            if not self.db.query("SELECT 1 FROM messages WHERE id = ?", (item_id,)):
+                raise KeyError(item_id)
+            report.messages.append(item_id)
+            derived = self.db.query(
+                "SELECT fact_id FROM fact_sources WHERE message_id = ?", (item_id,)
+            )
+            for row in derived:
+                remaining = self.db.query(
+                    "SELECT COUNT(*) AS n FROM fact_sources WHERE fact_id = ? AND message_id != ?",
+                    (row["fact_id"], item_id),
+                )[0]["n"]
+                if remaining == 0:
+                    report.facts.append(str(row["fact_id"]))
+        with self.db.transaction() as conn:
+            conn.executemany("DELETE FROM facts WHERE id = ?", [(f,) for f in report.facts])
+            conn.executemany(
+                "DELETE FROM fact_sources WHERE message_id = ?", [(m,) for m in report.messages]
+            )
+            conn.executemany("DELETE FROM messages WHERE id = ?", [(m,) for m in report.messages])
+            # A superseded fact whose successor is gone becomes current again.
+            conn.executemany(
+                "UPDATE facts SET valid_to = NULL, superseded_by = NULL WHERE superseded_by = ?",
+                [(f,) for f in report.facts],
+            )
+        self.index.remove(report.messages + report.facts)
+        self._scrub_recollections(set(report.messages + report.facts))
+        profile = self.profile()
+        if profile:
+            used = set(string_list(profile.get("sources")) + string_list(profile.get("facts")))
+            if used & set(report.messages + report.facts):
+                self.consolidate()
+                report.profile_rebuilt = True
+        return report
+
+    def edit(self, item_id: str, text: str) -> None:
+        """Correct what a fact or a message says; its vector is recomputed."""
+        text = " ".join(text.split())
+        if not text:
+            raise ValueError("empty text")
+        table, kind = ("facts", "fact") if item_id.startswith("f_") else ("messages", "episode")
+        column = "valid_from" if kind == "fact" else "created_at"
+        rows = self.db.query(f"SELECT {column} AS time FROM {table} WHERE id = ?", (item_id,))
+        if not rows:
+            raise KeyError(item_id)
+        with self.db.transaction() as conn:
+            conn.execute(f"UPDATE {table} SET text = ? WHERE id = ?", (text, item_id))
+        time = from_iso(rows[0]["time"]).timestamp()
+        self.index.add([(item_id, kind, time)], self.embedder.embed([text]))
+
+    def _scrub_recollections(self, gone: set[str]) -> None:
+        """Drop quotes of forgotten items that later turns kept as what was recalled."""
+        for item_id in gone:
+            rows = self.db.query(
+                "SELECT id, meta FROM messages WHERE meta LIKE ?", (f'%"{item_id}"%',)
+            )
+            for row in rows:
+                meta = json.loads(row["meta"])
+                recalled = [r for r in meta.get("recalled", []) if r.get("id") not in gone]
+                meta["recalled"] = recalled
+                if not recalled:
+                    del meta["recalled"]
+                with self.db.transaction() as conn:
+                    conn.execute(
+                        "UPDATE messages SET meta = ? WHERE id = ?",
+                        (json.dumps(meta, ensure_ascii=False), row["id"]),
+                    )
+
+    def describe(self, item_id: str) -> dict[str, object] | None:
+        """Everything stored about one item (for `os1 memory show`)."""
+        if item_id == PROFILE_ID:
+            return dict(self.profile() or {}) or None
+        if item_id.startswith("f_"):
+            fact = self.fact(item_id)
+            if fact is None:
+                return None
+            quoted = [
+                {"id": r["id"], "time": r["created_at"], "speaker": r["speaker"], "text": r["text"]}
+                for source in fact.sources
+                for r in self.db.query(
+                    "SELECT id, created_at, speaker, text FROM messages WHERE id = ?", (source,)
+                )
+            ]
+            return {
+                "id": fact.id,
+                "kind": "fact",
+                "text": fact.text,
+                "slot": fact.slot,
+                "importance": fact.importance,
+                "valid_from": to_iso(fact.valid_from),
+                "valid_to": to_iso(fact.valid_to) if fact.valid_to else None,
+                "superseded_by": fact.superseded_by,
+                "sources": quoted,
+            }
+        rows = self.db.query(
+            "SELECT id, conversation_id, role, speaker, text, created_at, status"
+            " FROM messages WHERE id = ?",
+            (item_id,),
+        )
+        if not rows:
+            return None
+        derived = self.db.query("SELECT fact_id FROM fact_sources WHERE message_id = ?", (item_id,))
+        return {
+            "id": item_id,
+            "kind": "episode",
+            **{k: rows[0][k] for k in ("conversation_id", "role", "speaker", "text", "status")},
+            "time": rows[0]["created_at"],
+            "facts": [r["fact_id"] for r in derived],
+        }

@@ -1,0 +1,219 @@
+"""Long-term memory on a real SQLite database, with the hashing test embedder."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from os1.app import App
+from os1.errors import InputError
+from os1.llm.fake import FakeLLM
+from os1.memory.core import Memory
+from os1.memory.embedding import HashingEmbedder
+from os1.memory.transfer import export_all, import_jsonl
+from os1.store.conversations import Conversations, Message
+from os1.store.db import Database
+from tests.conftest import MovableClock
+
+T0 = datetime(2026, 10, 5, 18, 0, tzinfo=UTC)  # a Monday
+
+
+@pytest.fixture
+def memory(home: Path, clock: MovableClock) -> Memory:
+    return Memory(Database.in_home(home), HashingEmbedder(), user_name="Theo", clock=clock)
+
+
+def say(memory: Memory, text: str, at: datetime, role: str = "user") -> Message:
+    conversations = Conversations(memory.db)
+    cid = conversations.start()
+    speaker = "Theo" if role == "user" else "Iris"
+    message = conversations.add(cid, role, speaker, text, created_at=at)  # type: ignore[arg-type]
+    memory.learn([message])
+    return message
+
+
+def test_facts_are_learned_with_their_sources(memory: Memory) -> None:
+    message = say(memory, "My sister Annie just moved to Lisbon.", T0)
+    facts = {f.text: f for f in memory.facts()}
+    assert "Theo's sister is Annie." in facts
+    assert facts["Theo's sister is Annie."].sources == (message.id,)
+
+
+def test_search_returns_hits_with_sources_in_rank_order(memory: Memory) -> None:
+    pet = say(memory, "We adopted a beagle, we named him Pickles.", T0)
+    say(memory, "Work was long today, lots of meetings.", T0 + timedelta(days=1))
+    hits = memory.search("beagle Pickles", k=5)
+    assert hits[0].kind in ("episode", "fact")
+    assert pet.id in hits[0].sources
+    assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
+    for hit in hits:
+        assert set(hit.to_dict()) >= {"id", "kind", "text", "time", "score", "sources"}
+
+
+def test_a_changed_fact_supersedes_the_old_one(memory: Memory) -> None:
+    old = say(memory, "I live in Los Angeles, near the beach.", T0)
+    new = say(memory, "Big news: we moved to Seattle!", T0 + timedelta(days=30))
+    current = [f for f in memory.facts() if f.slot == "home"]
+    assert [f.text for f in current] == ["Theo lives in Seattle."]
+    history = [f for f in memory.facts(include_superseded=True) if f.slot == "home"]
+    previous = next(f for f in history if "Los Angeles" in f.text)
+    assert previous.valid_to == new.created_at and previous.superseded_by == current[0].id
+    hits = memory.search("Theo lives in", k=10)
+    facts = [h for h in hits if h.kind == "fact"]
+    assert facts[0].text == "Theo lives in Seattle." and facts[0].current
+    assert old.id in {s for h in hits for s in h.sources}  # still findable, ranked lower
+
+
+def test_forgetting_a_message_removes_it_everywhere(memory: Memory) -> None:
+    secret = say(memory, "I'm allergic to penicillin, don't tell anyone.", T0)
+    say(memory, "The weather is lovely today.", T0 + timedelta(hours=1))
+    memory.consolidate()
+    assert "penicillin" in str(memory.profile())
+    report = memory.forget(secret.id)
+    assert report.messages == [secret.id] and len(report.facts) == 1
+    assert report.profile_rebuilt and "penicillin" not in str(memory.profile())
+    for query in ("penicillin", "allergic", "allergy medicine"):
+        for hit in memory.search(query, k=20):
+            assert "penicillin" not in hit.text and secret.id not in hit.sources
+    assert not memory.index.has(secret.id)
+    exported = json.dumps(export_all(memory, None))
+    assert "penicillin" not in exported
+
+
+def test_forgetting_the_new_fact_brings_back_the_old_one(memory: Memory) -> None:
+    say(memory, "I live in Los Angeles.", T0)
+    say(memory, "We moved to Seattle.", T0 + timedelta(days=3))
+    seattle = next(f for f in memory.facts() if "Seattle" in f.text)
+    memory.forget(seattle.id)
+    assert [f.text for f in memory.facts() if f.slot == "home"] == ["Theo lives in Los Angeles."]
+
+
+def test_editing_a_fact_changes_what_is_found(memory: Memory) -> None:
+    say(memory, "My favourite book is Dune.", T0)
+    fact = memory.facts()[0]
+    memory.edit(fact.id, "Theo's favourite book is Middlemarch.")
+    assert memory.search("Middlemarch", k=3)[0].id == fact.id
+    with pytest.raises(KeyError):
+        memory.edit("f_missing", "x")
+
+
+def test_time_words_narrow_the_search(memory: Memory, clock: MovableClock) -> None:
+    tuesday = T0 + timedelta(days=1)  # Tuesday 6 October
+    for day in range(0, 21, 3):
+        say(memory, "I cooked pasta for dinner again.", T0 + timedelta(days=day, hours=1))
+    cooked = say(memory, "I cooked a Thai curry for dinner.", tuesday)
+    clock.now = T0 + timedelta(days=8)  # Tuesday 13 October: "last Tuesday" is the 6th
+    hits = memory.search("what did I cook last Tuesday?", k=3)
+    assert hits[0].id == cooked.id
+
+
+def write_lines(path: Path, records: list[dict[str, str]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def record(n: int, text: str, speaker: str = "Theo") -> dict[str, str]:
+    at = (T0 + timedelta(minutes=n)).isoformat()
+    return {
+        "id": f"x{n}",
+        "conversation": "imported-1",
+        "time": at,
+        "speaker": speaker,
+        "text": text,
+    }
+
+
+def test_import_is_idempotent_and_learns(memory: Memory, tmp_path: Path) -> None:
+    path = write_lines(
+        tmp_path / "t.jsonl",
+        [
+            record(1, "My brother Sam lives in Oslo."),
+            record(2, "Lovely!", "assistant"),
+            record(3, "I live in Bergen."),
+        ],
+    )
+    first = import_jsonl(memory, path)
+    assert (first.added, first.already_known) == (3, 0) and first.facts >= 2
+    again = import_jsonl(memory, path)
+    assert (again.added, again.already_known, again.facts) == (0, 3, 0)
+    roles = {r["id"]: r["role"] for r in memory.db.query("SELECT id, role FROM messages")}
+    assert roles == {"x1": "user", "x2": "companion", "x3": "user"}
+    assert "x1" in memory.search("brother Sam", k=3)[0].sources
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{not json", "line 2 is not valid JSON"),
+        ('{"id": "a"}', "line 2 lacks conversation, time, speaker, text"),
+        (
+            '{"id": "a", "conversation": "c", "time": "yesterday", "speaker": "T", "text": "x"}',
+            "time is not ISO 8601",
+        ),
+        ("[1, 2]", "must be a JSON object"),
+    ],
+)
+def test_a_bad_import_line_is_named_and_nothing_is_imported(
+    memory: Memory, tmp_path: Path, line: str, message: str
+) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(record(1, "hello")) + "\n" + line + "\n")
+    with pytest.raises(InputError, match=message):
+        import_jsonl(memory, path)
+    assert Conversations(memory.db).count() == 0
+
+
+def test_export_is_readable_json_of_everything(memory: Memory) -> None:
+    say(memory, "My dog is called Pickles.", T0)
+    memory.consolidate()
+    data = export_all(memory, {"companion_name": "Iris"})
+    assert data["companion"] == {"companion_name": "Iris"}
+    assert data["facts"][0]["text"] == "Theo's dog is Pickles."
+    assert data["conversations"][0]["messages"][0]["text"] == "My dog is called Pickles."
+    assert "Pickles" in data["profile"]["text"]
+
+
+# -- in conversation ------------------------------------------------------------------
+
+
+def test_forget_that_forgets_the_previous_message(onboarded: App, fake_llm: FakeLLM) -> None:
+    companion = onboarded.companion()
+    turn = companion.respond("My therapist is called Dr Moss.")
+    companion.learn(turn)
+    assert onboarded.memory.search("therapist Moss", k=3)
+    reply = companion.respond("Actually, forget that.")
+    assert reply.reply == "Okay. I've forgotten that."
+    texts = [m.text for m in Conversations(onboarded.db).recent(50)]
+    assert "My therapist is called Dr Moss." not in texts
+    assert not [f for f in onboarded.memory.facts() if "Moss" in f.text]
+
+
+def test_dont_remember_this_keeps_nothing_of_it(onboarded: App, fake_llm: FakeLLM) -> None:
+    companion = onboarded.companion()
+    turn = companion.respond("My bank PIN is 4711, don't remember this.")
+    companion.learn(turn)
+    assert turn.reply == "Okay. I won't remember that."
+    everything = json.dumps(export_all(onboarded.memory, None))
+    assert "4711" not in everything
+    assert not any("4711" in p.transcript for p in fake_llm.prompts)
+
+
+def test_the_companion_recalls_what_matters_from_long_ago(
+    onboarded: App, fake_llm: FakeLLM, clock: MovableClock
+) -> None:
+    onboarded.settings.chat.history_messages = 4
+    companion = onboarded.companion()
+    first = companion.respond("I have an interview with the publisher on Friday.")
+    companion.learn(first)
+    for n in range(6):
+        clock.advance(hours=1)
+        companion.learn(companion.respond(f"Just chatting about the weather, part {n}."))
+    clock.advance(days=4)
+    companion.respond("The interview with the publisher went well!")
+    prompt = fake_llm.prompts[-1].transcript
+    assert "Iris remembers:" in prompt
+    assert "publisher" in prompt.split("Iris remembers:")[1]
