@@ -701,6 +701,20 @@ def _exit_on_signal(signum: int, frame: object) -> None:
     sys.exit(128 + signum)
 
 
+@bench.command("memory")
+@click.option("--json", "as_json", is_flag=True, help="Print the full JSON report.")
+@click.option("--no-scale", is_flag=True, help="Only the recall evaluation (about 20 s).")
+@click.option("--episodes", default=100_000, show_default=True, help="Episodes for the scale test.")
+@click.option("--facts", default=20_000, show_default=True, help="Facts for the scale test.")
+def bench_memory(as_json: bool, no_scale: bool, episodes: int, facts: int) -> None:
+    """Recall@5/@10 on the evaluation set vs BM25, and search speed at 100k episodes."""
+    from os1.bench.memory import run_memory_benchmark
+
+    with _errors_as_messages():
+        report = run_memory_benchmark(scale=not no_scale, episodes=episodes, facts=facts)
+    _say(json.dumps(report if as_json else report["summary"], indent=2))
+
+
 def main() -> None:
     os.umask(0o077)  # everything OS1 writes is readable by this user only
     signal.signal(signal.SIGTERM, _exit_on_signal)

@@ -172,7 +172,10 @@ class Companion:
 
         Run it while the user is reading or typing: when the window of recent messages
         has just moved (or the header changed), the next reply then still starts fast.
+        The memory's vectors are loaded then too.
         """
+        if self.memory is not None:
+            self.memory.index.load()
         self.llm.prepare(self.build_prompt(upcoming=1))
 
     # -- a turn -----------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -30,6 +30,8 @@ PROFILE_KEY = "profile"
 PROFILE_ID = "profile"
 
 _RRF_K = 60
+COMPANION_WEIGHT = 0.5
+"""The companion's own lines count for less: they echo, the user's words inform."""
 _CANDIDATES = 60
 _STOPWORD_TEXT = """
 a about above after again all am an and any are as at be been before being below between
@@ -39,7 +41,7 @@ more most my myself no nor not now of off on once only or other our ours ourselv
 own same she should so some such than that the their theirs them themselves then there
 these they this those through to too under until up very was we were what when where which
 while who whom why will with would you your yours yourself yourselves tell remember know
-say said ever
+say said ever s t d ll re ve m don doesn didn isn wasn won can't
 """
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
@@ -91,6 +93,11 @@ class ForgetReport:
     profile_rebuilt: bool = False
 
 
+def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def string_list(value: object) -> list[str]:
     """A list of strings from loosely typed stored JSON (anything else: empty)."""
     return [str(v) for v in value] if isinstance(value, list) else []
@@ -98,7 +105,11 @@ def string_list(value: object) -> list[str]:
 
 def keyword_query(text: str) -> str:
     """An FTS5 query: the question's content words, any of which may match."""
-    words = [w for w in re.findall(r"[^\W_]+", text.lower()) if w not in _STOPWORDS]
+    words = [
+        w
+        for w in re.findall(r"[^\W_]+", re.sub(r"'(?:s|t|d|ll|re|ve|m)\b", "", text.lower()))
+        if w not in _STOPWORDS and len(w) > 1
+    ]
     return " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
 
 
@@ -291,22 +302,33 @@ class Memory:
         return self._ranked_hits(scores, k, now)
 
     def _keyword_hits(self, match: str, window: tuple[datetime, datetime] | None) -> list[str]:
-        """Episodes and facts ranked by BM25 (episodes only within ``window``, if given)."""
-        where = ""
-        params: list[object] = [match]
-        if window is not None:
-            where = " AND m.created_at >= ? AND m.created_at < ?"
-            params += [to_iso(window[0]), to_iso(window[1])]
-        episodes = self.db.query(
-            "SELECT m.id, bm25(messages_fts) AS rank FROM messages_fts"
-            " JOIN messages m ON m.seq = messages_fts.rowid"
-            f" WHERE messages_fts MATCH ?{where} ORDER BY rank LIMIT {_CANDIDATES}",
-            tuple(params),
-        )
+        """Episodes and facts ranked by BM25 (episodes only within ``window``, if given).
+
+        Words found in a large share of all messages say little and make FTS5 score tens
+        of thousands of rows, so they are left out (the rarest word always stays).
+        """
+        match = self._selective(match)
+        if not match:
+            return []
+        if window is None:
+            episodes = self.db.query(
+                "SELECT m.id, r.rank FROM (SELECT rowid, bm25(messages_fts) AS rank"
+                " FROM messages_fts WHERE messages_fts MATCH ?"
+                f" ORDER BY rank LIMIT {_CANDIDATES}) r JOIN messages m ON m.seq = r.rowid",
+                (match,),
+            )
+        else:
+            episodes = self.db.query(
+                "SELECT m.id, bm25(messages_fts) AS rank FROM messages_fts"
+                " JOIN messages m ON m.seq = messages_fts.rowid"
+                " WHERE messages_fts MATCH ? AND m.created_at >= ? AND m.created_at < ?"
+                f" ORDER BY rank LIMIT {_CANDIDATES}",
+                (match, to_iso(window[0]), to_iso(window[1])),
+            )
         facts = self.db.query(
-            "SELECT f.id, bm25(facts_fts) AS rank FROM facts_fts"
-            " JOIN facts f ON f.seq = facts_fts.rowid"
-            f" WHERE facts_fts MATCH ? ORDER BY rank LIMIT {_CANDIDATES // 2}",
+            "SELECT f.id, r.rank FROM (SELECT rowid, bm25(facts_fts) AS rank FROM facts_fts"
+            f" WHERE facts_fts MATCH ? ORDER BY rank LIMIT {_CANDIDATES // 2}) r"
+            " JOIN facts f ON f.seq = r.rowid",
             (match,),
         )
         merged = sorted(
@@ -315,67 +337,92 @@ class Memory:
         )
         return [item_id for _, item_id in merged]
 
+    def _selective(self, match: str) -> str:
+        terms = match.split(" OR ")
+        total = int(self.db.query("SELECT COALESCE(MAX(seq), 0) AS n FROM messages")[0]["n"])
+        if len(terms) <= 2 or total < 2000:
+            return match
+        cap = total // 50  # a word in more than 2% of all messages hardly narrows anything
+        counts = {
+            term: int(
+                self.db.query(
+                    "SELECT COUNT(*) AS n FROM (SELECT 1 FROM messages_fts"
+                    " WHERE messages_fts MATCH ? LIMIT ?)",
+                    (term, cap + 1),
+                )[0]["n"]
+            )
+            for term in terms
+        }
+        kept = [t for t in terms if counts[t] <= cap]
+        return " OR ".join(kept or sorted(terms, key=counts.__getitem__)[:1])
+
     def _names_in(self, item_ids: Sequence[str]) -> list[str]:
-        texts = [self._text_of(i) for i in item_ids]
         names: list[str] = []
-        for text in texts:
-            for name in re.findall(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]{2,})\b", text or ""):
+        for hit in self._hits(item_ids, {}).values():
+            for name in re.findall(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]{2,})\b", hit.text):
                 if name.lower() not in _STOPWORDS and name not in names:
                     names.append(name)
         return names[:4]
 
-    def _text_of(self, item_id: str) -> str:
-        table = "facts" if item_id.startswith("f_") else "messages"
-        rows = self.db.query(f"SELECT text FROM {table} WHERE id = ?", (item_id,))
-        return str(rows[0]["text"]) if rows else ""
-
     def _ranked_hits(self, scores: dict[str, float], k: int, now: datetime) -> list[Hit]:
-        hits: list[Hit] = []
-        for item_id, score in scores.items():
-            hit = self._hit(item_id, score)
-            if hit is None:
-                continue
+        ranked: list[Hit] = []
+        for hit in self._hits(list(scores), scores).values():
+            score = hit.score
             age_days = max(0.0, (now - hit.time).total_seconds() / 86400)
             bonus = 0.002 * math.exp(-age_days / 60)  # recent things come to mind first
             if hit.kind == "fact":
                 bonus += 0.004 if hit.current else -0.01
-            elif hit.speaker == self.user_name:
-                bonus += 0.002  # what the user said about themselves matters more
-            hits.append(Hit(**{**hit.__dict__, "score": score + bonus}))
-        hits.sort(key=lambda h: h.score, reverse=True)
-        return hits[:k]
+            elif hit.kind == "episode" and hit.speaker != self.user_name:
+                score *= COMPANION_WEIGHT  # the user's own words are the evidence
+            ranked.append(Hit(**{**hit.__dict__, "score": score + bonus}))
+        ranked.sort(key=lambda h: h.score, reverse=True)
+        return ranked[:k]
 
-    def _hit(self, item_id: str, score: float) -> Hit | None:
-        if item_id == PROFILE_ID:
-            return self.profile_hit(score)
-        if item_id.startswith("f_"):
-            fact = self.fact(item_id)
-            if fact is None:
-                return None
-            return Hit(
-                fact.id,
-                "fact",
-                fact.text,
-                fact.valid_from,
-                score,
-                fact.sources,
-                current=fact.current,
-            )
-        rows = self.db.query(
-            "SELECT id, speaker, text, created_at FROM messages WHERE id = ?", (item_id,)
-        )
-        if not rows:
-            return None
-        row = rows[0]
-        return Hit(
-            row["id"],
-            "episode",
-            row["text"],
-            from_iso(row["created_at"]),
-            score,
-            (row["id"],),
-            speaker=row["speaker"],
-        )
+    def _hits(self, item_ids: Sequence[str], scores: dict[str, float]) -> dict[str, Hit]:
+        """Hits for many ids at once (three queries, not three per item)."""
+        hits: dict[str, Hit] = {}
+        fact_ids = [i for i in item_ids if i.startswith("f_")]
+        message_ids = [i for i in item_ids if not i.startswith("f_") and i != PROFILE_ID]
+        if PROFILE_ID in item_ids and (profile := self.profile_hit(scores.get(PROFILE_ID, 0))):
+            hits[PROFILE_ID] = profile
+        for chunk in _chunks(message_ids):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.query(
+                f"SELECT id, speaker, text, created_at FROM messages WHERE id IN ({marks})",
+                tuple(chunk),
+            ):
+                hits[row["id"]] = Hit(
+                    row["id"],
+                    "episode",
+                    row["text"],
+                    from_iso(row["created_at"]),
+                    scores.get(row["id"], 0.0),
+                    (row["id"],),
+                    speaker=row["speaker"],
+                )
+        for chunk in _chunks(fact_ids):
+            marks = ",".join("?" * len(chunk))
+            sources: dict[str, list[str]] = {}
+            for row in self.db.query(
+                f"SELECT fact_id, message_id FROM fact_sources WHERE fact_id IN ({marks})"
+                " ORDER BY message_id",
+                tuple(chunk),
+            ):
+                sources.setdefault(row["fact_id"], []).append(row["message_id"])
+            for row in self.db.query(
+                f"SELECT id, text, valid_from, valid_to FROM facts WHERE id IN ({marks})",
+                tuple(chunk),
+            ):
+                hits[row["id"]] = Hit(
+                    row["id"],
+                    "fact",
+                    row["text"],
+                    from_iso(row["valid_from"]),
+                    scores.get(row["id"], 0.0),
+                    tuple(sources.get(row["id"], ())),
+                    current=row["valid_to"] is None,
+                )
+        return hits
 
     # -- the core profile --------------------------------------------------------------
 
