@@ -512,7 +512,7 @@ def memory_forget(ctx: click.Context, item_id: str, as_json: bool) -> None:
         gone = report.messages + report.facts
         _say(
             f"Forgotten: {', '.join(gone) or item_id}"
-            + ("; the profile was rebuilt." if report.profile_rebuilt else ".")
+            + ("; the profile was updated." if report.profile_changed else ".")
         )
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,7 +77,7 @@ def test_forgetting_a_message_removes_it_everywhere(memory: Memory) -> None:
     assert "penicillin" in str(memory.profile())
     report = memory.forget(secret.id)
     assert report.messages == [secret.id] and len(report.facts) == 1
-    assert report.profile_rebuilt and "penicillin" not in str(memory.profile())
+    assert report.profile_changed and "penicillin" not in str(memory.profile())
     for query in ("penicillin", "allergic", "allergy medicine"):
         for hit in memory.search(query, k=20):
             assert "penicillin" not in hit.text and secret.id not in hit.sources
@@ -217,3 +219,146 @@ def test_the_companion_recalls_what_matters_from_long_ago(
     prompt = fake_llm.prompts[-1].transcript
     assert "Iris remembers:" in prompt
     assert "publisher" in prompt.split("Iris remembers:")[1]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"unbalanced', "AND OR NOT", "NEAR(a b)", "col:umn*", "^start", "", "  ", "💜", "x" * 5000],
+)
+def test_any_query_text_is_safe(memory: Memory, query: str) -> None:
+    say(memory, "I cooked a Thai curry.", T0)
+    memory.search(query, k=5)  # no FTS5 syntax error, no crash
+
+
+def test_large_index_first_pass_finds_the_same_best_matches(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    from os1.memory import index as index_module
+
+    rng = np.random.default_rng(3)
+    # Like real sentence embeddings, most of the variation lies in a few directions.
+    topics = rng.normal(size=(3000, 12)) @ rng.normal(size=(12, 64))
+    vectors = (topics + 0.2 * rng.normal(size=(3000, 64))).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    db = Database.in_home(home)
+    exact = index_module.VectorIndex(db, "test", 64)
+    exact.add([(f"m{i}", "episode", float(i)) for i in range(3000)], vectors)
+    monkeypatch.setattr(index_module, "_APPROXIMATE_FROM", 1000)
+    approx = index_module.VectorIndex(db, "test", 64)
+    approx.load()
+    for query in vectors[:20] + 0.05 * rng.normal(size=(20, 64)).astype(np.float32):
+        query = query / np.linalg.norm(query)
+        best = {h.item_id for h in approx.search(query, 5)}
+        monkeypatch.setattr(index_module, "_APPROXIMATE_FROM", 10**9)
+        assert best == {h.item_id for h in exact.search(query, 5)}
+        monkeypatch.setattr(index_module, "_APPROXIMATE_FROM", 1000)
+
+
+# -- review findings: each of these was a bug -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("forget that", "previous"),
+        ("Okay, please forget what I said.", "previous"),
+        ("My bank PIN is 4711, don't remember this.", "this"),
+        ("My bank PIN is 4711 - don’t save this please", "this"),
+        ("Don't forget that I have an interview on Friday.", None),
+        ("I'll never forget that trip to Rome with my dad.", None),
+        ("I don't remember that at all, was I there?", None),
+        ("I can't forget that.", None),
+        ("Did you forget it?", None),
+        ("Oh forget it, it doesn't matter.", None),
+    ],
+)
+def test_forget_requests_are_told_from_ordinary_sentences(text: str, expected: str | None) -> None:
+    from os1.companion.recall import forget_command
+
+    assert forget_command(text) == expected
+
+
+def test_time_words_mean_the_users_local_day(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time as time_module
+
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time_module.tzset()
+    try:
+        clock = MovableClock(datetime(2026, 11, 24, 4, 0, tzinfo=UTC))  # Mon 8 pm in LA
+        memory = Memory(Database.in_home(home), HashingEmbedder(), user_name="Theo", clock=clock)
+        curry = say(memory, "I cooked a Thai curry.", datetime(2026, 11, 23, 3, 0, tzinfo=UTC))
+        say(memory, "I cooked pasta.", datetime(2026, 11, 23, 17, 0, tzinfo=UTC))  # Mon 9 am
+        hits = memory.search("what did I cook yesterday?", k=2)  # Sunday, in LA
+        assert hits[0].id == curry.id
+    finally:
+        monkeypatch.setenv("TZ", "UTC")
+        time_module.tzset()
+
+
+def test_supersession_chain_and_late_imports(memory: Memory) -> None:
+    say(memory, "I live in Los Angeles.", T0)
+    denver = say(memory, "We moved to Denver.", T0 + timedelta(days=60))
+    say(memory, "I moved to Seattle.", T0 + timedelta(days=30))  # told late, happened before
+    current = [f.text for f in memory.facts() if f.slot == "home"]
+    assert current == ["Theo lives in Denver."]
+    memory.forget(denver.id)  # forgetting the newest brings back the one before it only
+    assert [f.text for f in memory.facts() if f.slot == "home"] == ["Theo lives in Seattle."]
+
+
+def test_learning_and_forgetting_at_once_leave_nothing_behind(memory: Memory) -> None:
+    import threading
+    import time as time_module
+
+    class SlowEmbedder(HashingEmbedder):
+        def embed(self, texts: Sequence[str]) -> Any:
+            time_module.sleep(0.2)
+            return super().embed(texts)
+
+    memory.embedder = SlowEmbedder()
+    conversations = Conversations(memory.db)
+    message = conversations.add(conversations.start(), "user", "Theo", "I'm allergic to nuts.")
+    learning = threading.Thread(target=memory.learn, args=([message],))
+    learning.start()
+    time_module.sleep(0.05)
+    memory.forget(message.id)
+    learning.join()
+    assert memory.facts() == []
+    assert memory.db.query("SELECT COUNT(*) AS n FROM embeddings")[0]["n"] == 0
+    assert memory.search("nuts allergy", k=5) == []
+
+
+def test_forgotten_words_leave_no_trace_in_the_database_file(memory: Memory, home: Path) -> None:
+    secret = say(memory, "My password is zebracorn42.", T0)
+    memory.forget(secret.id)
+    raw = b"".join(p.read_bytes() for p in home.glob("os1.db*"))
+    assert b"zebracorn42" not in raw
+
+
+def test_blank_messages_do_not_stall_indexing(memory: Memory) -> None:
+    conversations = Conversations(memory.db)
+    conversations.add(conversations.start(), "user", "Theo", "   ")
+    assert memory.index_pending() == 0
+
+
+def test_ids_that_look_like_facts_are_still_messages(memory: Memory, tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "t.jsonl", [{**record(1, "A message about owls."), "id": "f_1"}])
+    import_jsonl(memory, path)
+    assert memory.search("owls", k=1)[0].id == "f_1"
+    assert memory.describe("f_1")["kind"] == "episode"  # type: ignore[index]
+    assert memory.forget("f_1").messages == ["f_1"]
+    bad = write_lines(tmp_path / "bad.jsonl", [{**record(2, "x"), "id": "profile"}])
+    with pytest.raises(InputError, match="other than 'profile'"):
+        import_jsonl(memory, bad)
+
+
+def test_editing_a_message_redraws_its_facts(memory: Memory) -> None:
+    message = say(memory, "I live in Boston.", T0)
+    memory.edit(message.id, "I live in Chicago.")
+    assert [f.text for f in memory.facts()] == ["Theo lives in Chicago."]
+
+
+def test_false_facts_are_not_drawn(memory: Memory) -> None:
+    say(memory, "She is my boss. What if we moved to Denver? I moved to Paris. Then it rained.", T0)
+    assert sorted(f.text for f in memory.facts()) == ["Theo lives in Paris."]

@@ -211,9 +211,13 @@ class Companion:
         """'Forget that': forget the previous message (or this one), and say so."""
         assert self.memory is not None
         if command == "previous":
+            # The user's last message, and the companion's answer to it (which echoes it).
             previous = self.conversations.last_message("user")
             if previous is not None:
+                answer = self.conversations.last_message("companion")
                 self.memory.forget(previous.id)
+                if answer is not None and answer.created_at >= previous.created_at:
+                    self.memory.forget(answer.id)
             stored = text
             reply = "Okay. I've forgotten that."
         else:

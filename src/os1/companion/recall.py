@@ -15,32 +15,44 @@ and the vector ranking. Below that, what comes back is too loosely related to me
 RECALL_LIMIT = 2
 _CLIP = 140
 
-_FORGET = re.compile(
-    r"\b(?:please\s+)?(?:forget\s+(?:that|this|what\s+i\s+(?:just\s+)?said|it)"
-    r"|(?:don'?t|do\s+not)\s+(?:remember|keep|save|store)\s+(?:that|this|it))\b",
+# The whole message is the request: "forget that", "okay, please forget what I said".
+_FORGET_PREVIOUS = re.compile(
+    r"^(?:(?:ok(?:ay)?|actually|oh|hey|sorry|wait|no|hmm)[\s,.!]+)*(?:please\s+)?"
+    r"(?:forget|delete|erase)\s+(?:that|this|what\s+i\s+(?:just\s+)?said)"
+    r"(?:[\s,]+please)?[\s.!]*$",
+    re.IGNORECASE,
+)
+# Something said, then the request at the end: "My PIN is 4711, don't remember this."
+_FORGET_THIS = re.compile(
+    r"[,;:.!-]\s*(?:and\s+|but\s+)?(?:please\s+)?(?:don't|do\s+not)\s+"
+    r"(?:remember|save|store|keep)\s+(?:this|that|it)(?:[\s,]+please)?[\s.!]*$",
     re.IGNORECASE,
 )
 
 
 def forget_command(text: str) -> Literal["previous", "this"] | None:
     """'forget that' → the previous message; 'my PIN is 1234, don't remember this' → this
-    one; None when the message asks nothing of the kind."""
-    match = _FORGET.search(text)
-    if not match:
-        return None
-    rest = (text[: match.start()] + text[match.end() :]).strip(" .,!?;:-")
-    rest = re.sub(r"^(?:ok(?:ay)?|please|and|actually|oh|hey|also)\b[\s,]*", "", rest, flags=re.I)
-    return "this" if len(rest.split()) >= 3 else "previous"
+    one; None for anything else ("don't forget that I…", "I'll never forget that")."""
+    normalised = text.replace("’", "'").strip()
+    if _FORGET_PREVIOUS.match(normalised):
+        return "previous"
+    if _FORGET_THIS.search(normalised):
+        return "this"
+    return None
 
 
 def recall(memory: Memory, text: str, exclude: Iterable[str]) -> list[dict[str, Any]]:
-    """The few memories worth mentioning for ``text``, as stored with the user's message."""
+    """The few memories worth mentioning for ``text``, as stored with the user's message.
+
+    Only what the user said and facts that still hold: the companion's own old lines
+    and superseded facts would only lead it to repeat itself or say what is no longer true.
+    """
     excluded = set(exclude)
     hits = [
         h
         for h in memory.search(text, k=6, exclude=excluded)
         if h.score >= RECALL_MIN_SCORE
-        and h.kind != "profile"
+        and ((h.kind == "fact" and h.current) or (h.kind == "episode" and h.role == "user"))
         and not excluded.intersection(h.sources)
     ]
     return [_note(h) for h in hits[:RECALL_LIMIT]]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,6 +58,7 @@ class Hit:
     sources: tuple[str, ...]
     speaker: str = ""
     current: bool = True  # False for a fact that has been superseded
+    role: str = ""  # an episode's role: "user" or "companion"
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -90,7 +93,7 @@ class Fact:
 class ForgetReport:
     messages: list[str] = field(default_factory=list)
     facts: list[str] = field(default_factory=list)
-    profile_rebuilt: bool = False
+    profile_changed: bool = False  # rebuilt without the forgotten items, or deleted
 
 
 def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
@@ -128,11 +131,27 @@ class Memory:
         self.clock = clock
         self.index = VectorIndex(db, embedder.name, embedder.dim)
         self.state = StateStore(db, clock)
+        # Learning runs in a background thread while the user talks (and may ask to
+        # forget): every change to memory takes this lock, so none sees another half done.
+        self._lock = threading.RLock()
 
     # -- learning ------------------------------------------------------------------
 
     def learn(self, messages: Sequence[Message]) -> list[Fact]:
         """Embed new messages and extract the facts they state (runs off the reply path)."""
+        with self._lock:
+            return self._learn(messages)
+
+    def _learn(self, messages: Sequence[Message]) -> list[Fact]:
+        present = {
+            r["id"]
+            for chunk in _chunks([m.id for m in messages])
+            for r in self.db.query(
+                f"SELECT id FROM messages WHERE id IN ({','.join('?' * len(chunk))})",
+                tuple(chunk),
+            )
+        }
+        messages = [m for m in messages if m.id in present]  # forgotten meanwhile: skip
         self._embed_messages(messages)
         learned: list[Fact] = []
         for message in sorted(messages, key=lambda m: m.created_at):
@@ -145,16 +164,18 @@ class Memory:
         """Embed every message that has no vector yet (after an import or an upgrade)."""
         done = 0
         while True:
-            rows = self.db.query(
-                "SELECT m.id, m.conversation_id, m.role, m.speaker, m.text, m.created_at,"
-                " m.status, m.meta FROM messages m"
-                " LEFT JOIN embeddings e ON e.item_id = m.id WHERE e.item_id IS NULL"
-                " ORDER BY m.created_at LIMIT ?",
-                (batch,),
-            )
-            if not rows:
-                return done
-            self._embed_messages([Message.from_row(r) for r in rows])
+            with self._lock:
+                rows = self.db.query(
+                    "SELECT m.id, m.conversation_id, m.role, m.speaker, m.text, m.created_at,"
+                    " m.status, m.meta FROM messages m"
+                    " LEFT JOIN embeddings e ON e.item_id = m.id"
+                    " WHERE e.item_id IS NULL AND trim(m.text) != ''"
+                    " ORDER BY m.created_at LIMIT ?",
+                    (batch,),
+                )
+                if not rows:
+                    return done
+                self._embed_messages([Message.from_row(r) for r in rows])
             done += len(rows)
 
     def _embed_messages(self, messages: Sequence[Message]) -> None:
@@ -201,14 +222,46 @@ class Memory:
                     (fact_id, source.id),
                 )
                 if candidate.slot:
-                    conn.execute(
-                        "UPDATE facts SET valid_to = ?, superseded_by = ?"
-                        " WHERE slot = ? AND valid_to IS NULL AND id != ? AND valid_from <= ?",
-                        (to_iso(valid_from), fact_id, candidate.slot, fact_id, to_iso(valid_from)),
-                    )
+                    self._supersede(conn, fact_id, candidate.slot, valid_from)
         fact = self.fact(fact_id)
         assert fact is not None
         return fact
+
+    @staticmethod
+    def _supersede(conn: sqlite3.Connection, fact_id: str, slot: str, since: datetime) -> None:
+        """Put a new slot fact in its place in time: it ends the fact before it, and is
+        itself already ended if a newer one is known (an old transcript imported late)."""
+        before = conn.execute(
+            "SELECT id, valid_to, superseded_by FROM facts WHERE slot = ? AND id != ?"
+            " AND valid_from <= ? ORDER BY valid_from DESC, seq DESC LIMIT 1",
+            (slot, fact_id, to_iso(since)),
+        ).fetchone()
+        after = conn.execute(
+            "SELECT id, valid_from FROM facts WHERE slot = ? AND id != ? AND valid_from > ?"
+            " ORDER BY valid_from, seq LIMIT 1",
+            (slot, fact_id, to_iso(since)),
+        ).fetchone()
+        if after is not None:
+            conn.execute(
+                "UPDATE facts SET valid_to = ?, superseded_by = ? WHERE id = ?",
+                (after["valid_from"], after["id"], fact_id),
+            )
+        if before is not None:
+            conn.execute(
+                "UPDATE facts SET valid_to = ?, superseded_by = ? WHERE id = ?",
+                (to_iso(since), fact_id, before["id"]),
+            )
+
+    def _fact_ids(self, item_ids: Sequence[str]) -> set[str]:
+        """Which of these ids are facts (the rest are messages, or the profile)."""
+        return {
+            str(r["id"])
+            for chunk in _chunks(list(item_ids))
+            for r in self.db.query(
+                f"SELECT id FROM facts WHERE id IN ({','.join('?' * len(chunk))})",
+                tuple(chunk),
+            )
+        }
 
     # -- reading -------------------------------------------------------------------
 
@@ -266,7 +319,7 @@ class Memory:
         exclude: Iterable[str] = (),
     ) -> list[Hit]:
         """Hybrid retrieval, best first. Time words in the query narrow by date."""
-        now = now or self.clock()
+        now = (now or self.clock()).astimezone()  # "yesterday" is the user's yesterday
         excluded = set(exclude)
         found = find_time_range(query, now)
         text = strip_time_expression(query, found) if found else query
@@ -372,7 +425,7 @@ class Memory:
             bonus = 0.002 * math.exp(-age_days / 60)  # recent things come to mind first
             if hit.kind == "fact":
                 bonus += 0.004 if hit.current else -0.01
-            elif hit.kind == "episode" and hit.speaker != self.user_name:
+            elif hit.kind == "episode" and hit.role != "user":
                 score *= COMPANION_WEIGHT  # the user's own words are the evidence
             ranked.append(Hit(**{**hit.__dict__, "score": score + bonus}))
         ranked.sort(key=lambda h: h.score, reverse=True)
@@ -381,14 +434,15 @@ class Memory:
     def _hits(self, item_ids: Sequence[str], scores: dict[str, float]) -> dict[str, Hit]:
         """Hits for many ids at once (three queries, not three per item)."""
         hits: dict[str, Hit] = {}
-        fact_ids = [i for i in item_ids if i.startswith("f_")]
-        message_ids = [i for i in item_ids if not i.startswith("f_") and i != PROFILE_ID]
+        known_facts = self._fact_ids(item_ids)
+        fact_ids = [i for i in item_ids if i in known_facts]
+        message_ids = [i for i in item_ids if i not in known_facts and i != PROFILE_ID]
         if PROFILE_ID in item_ids and (profile := self.profile_hit(scores.get(PROFILE_ID, 0))):
             hits[PROFILE_ID] = profile
         for chunk in _chunks(message_ids):
             marks = ",".join("?" * len(chunk))
             for row in self.db.query(
-                f"SELECT id, speaker, text, created_at FROM messages WHERE id IN ({marks})",
+                f"SELECT id, role, speaker, text, created_at FROM messages WHERE id IN ({marks})",
                 tuple(chunk),
             ):
                 hits[row["id"]] = Hit(
@@ -399,6 +453,7 @@ class Memory:
                     scores.get(row["id"], 0.0),
                     (row["id"],),
                     speaker=row["speaker"],
+                    role=row["role"],
                 )
         for chunk in _chunks(fact_ids):
             marks = ",".join("?" * len(chunk))
@@ -428,39 +483,50 @@ class Memory:
 
     def consolidate(self, header: str = "") -> str:
         """Rebuild the core profile from the current facts; returns its text."""
-        facts = self.facts()
-        lines = [header.strip()] if header.strip() else []
-        lines += [f.text for f in sorted(facts, key=lambda f: (-f.importance, f.valid_from))][:24]
-        text = " ".join(lines) if lines else f"Not much is known about {self.user_name} yet."
-        sources = sorted({s for f in facts for s in f.sources})
-        self.state.put(
-            PROFILE_KEY,
-            {
-                "text": text,
-                "updated_at": to_iso(self.clock()),
-                "sources": sources,
-                "facts": [f.id for f in facts],
-            },
-        )
-        self.index.add(
-            [(PROFILE_ID, "profile", self.clock().timestamp())], self.embedder.embed([text])
-        )
-        return text
+        with self._lock:
+            facts = self.facts()
+            lines = [header.strip()] if header.strip() else []
+            ranked = sorted(facts, key=lambda f: (-f.importance, f.valid_from))
+            lines += [f.text for f in ranked][:24]
+            text = " ".join(lines) if lines else f"Not much is known about {self.user_name} yet."
+            sources = sorted({s for f in facts for s in f.sources})
+            self.state.put(
+                PROFILE_KEY,
+                {
+                    "text": text,
+                    "updated_at": to_iso(self.clock()),
+                    "sources": sources,
+                    "facts": [f.id for f in facts],
+                },
+            )
+            self.index.add(
+                [(PROFILE_ID, "profile", self.clock().timestamp())], self.embedder.embed([text])
+            )
+            return text
+
+    def _profile_uses(self, item_ids: set[str]) -> bool:
+        profile = self.profile()
+        if not profile:
+            return False
+        used = set(string_list(profile.get("sources")) + string_list(profile.get("facts")))
+        return bool(used & item_ids)
 
     # -- user control ----------------------------------------------------------------
 
     def forget(self, item_id: str) -> ForgetReport:
         """Remove a message or fact from every layer and index; facts that rested only on
         a forgotten message go too, and the profile is rebuilt if it used any of it."""
+        with self._lock:
+            return self._forget(item_id)
+
+    def _forget(self, item_id: str) -> ForgetReport:
         report = ForgetReport()
         if item_id == PROFILE_ID:
             self.state.delete(PROFILE_KEY)
             self.index.remove([PROFILE_ID])
-            report.profile_rebuilt = True
+            report.profile_changed = True
             return report
-        if item_id.startswith("f_"):
-            if self.fact(item_id) is None:
-                raise KeyError(item_id)
+        if self._fact_ids([item_id]):
             report.facts.append(item_id)
         else:
             if not self.db.query("SELECT 1 FROM messages WHERE id = ?", (item_id,)):
@@ -477,40 +543,69 @@ class Memory:
                 if remaining == 0:
                     report.facts.append(str(row["fact_id"]))
         with self.db.transaction() as conn:
+            for fact_id in report.facts:
+                # The fact before it in its slot now ends where the forgotten one ended.
+                gone = conn.execute(
+                    "SELECT valid_to, superseded_by FROM facts WHERE id = ?", (fact_id,)
+                ).fetchone()
+                conn.execute(
+                    "UPDATE facts SET valid_to = ?, superseded_by = ? WHERE superseded_by = ?",
+                    (gone["valid_to"], gone["superseded_by"], fact_id),
+                )
             conn.executemany("DELETE FROM facts WHERE id = ?", [(f,) for f in report.facts])
             conn.executemany(
                 "DELETE FROM fact_sources WHERE message_id = ?", [(m,) for m in report.messages]
             )
             conn.executemany("DELETE FROM messages WHERE id = ?", [(m,) for m in report.messages])
-            # A superseded fact whose successor is gone becomes current again.
-            conn.executemany(
-                "UPDATE facts SET valid_to = NULL, superseded_by = NULL WHERE superseded_by = ?",
-                [(f,) for f in report.facts],
-            )
+            # Merge the full-text indexes so no trace of the words stays in their pages.
+            conn.execute("INSERT INTO messages_fts (messages_fts) VALUES ('optimize')")
+            conn.execute("INSERT INTO facts_fts (facts_fts) VALUES ('optimize')")
         self.index.remove(report.messages + report.facts)
-        self._scrub_recollections(set(report.messages + report.facts))
-        profile = self.profile()
-        if profile:
-            used = set(string_list(profile.get("sources")) + string_list(profile.get("facts")))
-            if used & set(report.messages + report.facts):
-                self.consolidate()
-                report.profile_rebuilt = True
+        gone_ids = set(report.messages + report.facts)
+        self._scrub_recollections(gone_ids)
+        if self._profile_uses(gone_ids):
+            self.consolidate()
+            report.profile_changed = True
+        self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return report
 
     def edit(self, item_id: str, text: str) -> None:
-        """Correct what a fact or a message says; its vector is recomputed."""
+        """Correct what a fact or a message says. Facts drawn from an edited message are
+        drawn again from its new words; quotes of it and the profile follow."""
         text = " ".join(text.split())
         if not text:
             raise ValueError("empty text")
-        table, kind = ("facts", "fact") if item_id.startswith("f_") else ("messages", "episode")
-        column = "valid_from" if kind == "fact" else "created_at"
-        rows = self.db.query(f"SELECT {column} AS time FROM {table} WHERE id = ?", (item_id,))
-        if not rows:
-            raise KeyError(item_id)
-        with self.db.transaction() as conn:
-            conn.execute(f"UPDATE {table} SET text = ? WHERE id = ?", (text, item_id))
-        time = from_iso(rows[0]["time"]).timestamp()
-        self.index.add([(item_id, kind, time)], self.embedder.embed([text]))
+        with self._lock:
+            is_fact = bool(self._fact_ids([item_id]))
+            table, kind = ("facts", "fact") if is_fact else ("messages", "episode")
+            column = "valid_from" if is_fact else "created_at"
+            rows = self.db.query(f"SELECT {column} AS time FROM {table} WHERE id = ?", (item_id,))
+            if not rows:
+                raise KeyError(item_id)
+            with self.db.transaction() as conn:
+                conn.execute(f"UPDATE {table} SET text = ? WHERE id = ?", (text, item_id))
+            time = from_iso(rows[0]["time"]).timestamp()
+            self.index.add([(item_id, kind, time)], self.embedder.embed([text]))
+            changed = {item_id}
+            if not is_fact:
+                derived = [
+                    str(r["fact_id"])
+                    for r in self.db.query(
+                        "SELECT fact_id FROM fact_sources WHERE message_id = ?", (item_id,)
+                    )
+                ]
+                for fact_id in derived:
+                    self._forget(fact_id)
+                changed.update(derived)
+                message = self.db.query(
+                    "SELECT id, conversation_id, role, speaker, text, created_at, status, meta"
+                    " FROM messages WHERE id = ?",
+                    (item_id,),
+                )
+                self._learn([Message.from_row(message[0])])
+            self._scrub_recollections({item_id})
+            if self._profile_uses(changed):
+                self.consolidate()
 
     def _scrub_recollections(self, gone: set[str]) -> None:
         """Drop quotes of forgotten items that later turns kept as what was recalled."""
@@ -534,7 +629,7 @@ class Memory:
         """Everything stored about one item (for `os1 memory show`)."""
         if item_id == PROFILE_ID:
             return dict(self.profile() or {}) or None
-        if item_id.startswith("f_"):
+        if self._fact_ids([item_id]):
             fact = self.fact(item_id)
             if fact is None:
                 return None

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from os1.store.conversations import Message
 
-_NAME = r"([A-Z][a-zà-ÿ]+(?: [A-Z][a-zà-ÿ]+)?)"
-_PLACE = r"([A-Z][\w'.-]+(?:,? [A-Z][\w'.-]+){0,2})"
+_PRONOUNS = r"(?!(?:She|He|It|This|That|They|We|You|I|My|Our|Your|His|Her|Their|The)\b)"
+_NAME = rf"({_PRONOUNS}[A-Z][a-zà-ÿ]+(?: [A-Z][a-zà-ÿ]+)?)"
+_PLACE = r"([A-Z][\w-]+(?:,? [A-Z][\w-]+){0,2})"
 _THING = r"([\w' -]{2,40}?)"
 _END = r"(?=[.,!?;]|\s+(?:and|but|because|so|now|since|which|who)\b|$)"
 
@@ -136,13 +137,25 @@ def _clean(value: str) -> str:
     return " ".join(value.strip(" ,.;:!?\"'").split())
 
 
+_SENTENCES = re.compile(r"[^.!?]+[.!?]*")
+_NOT_A_STATEMENT = re.compile(r"\b(?:if|whether|maybe|might|would|could|wish)\b", re.IGNORECASE)
+
+
+def statements(text: str) -> Iterator[str]:
+    """The sentences of a message that state something: no questions, no what-ifs."""
+    for sentence in _SENTENCES.findall(text.replace("’", "'")):
+        sentence = sentence.strip()
+        if sentence and not sentence.endswith("?") and not _NOT_A_STATEMENT.search(sentence):
+            yield sentence
+
+
 def extract_facts(message: Message, user_name: str) -> Iterator[FactCandidate]:
     """Facts stated in one of the user's messages (nothing for the companion's)."""
     if message.role != "user":
         return
     seen: set[str] = set()
-    for rule in _RULES:
-        for match in rule.pattern.finditer(message.text):
+    for rule, sentence in ((r, s) for s in statements(message.text) for r in _RULES):
+        for match in rule.pattern.finditer(sentence):
             groups = [_clean(g or "") for g in match.groups()]
             if not all(groups[:1]) or any(len(g) > 60 for g in groups):
                 continue

@@ -21,8 +21,9 @@ from os1.store.db import Database
 
 _GROW = 1024
 _APPROXIMATE_FROM = 20_000
-"""Above this many vectors, a first pass ranks by a 96-dimensional projection (4x less
-memory to stream through) and only the best few hundred are scored exactly."""
+"""Above this many vectors, a first pass ranks by a projection on the main directions
+(96 of 384 dimensions: 4x less memory to stream through) and only the best few hundred
+are scored exactly."""
 _PROJECTED_DIM = 96
 _KIND_CODES = {"episode": 0, "fact": 1, "profile": 2}
 
@@ -49,8 +50,9 @@ class VectorIndex:
         self._alive = np.zeros(0, dtype=bool)
         self._codes = np.zeros(0, dtype=np.int8)
         self._size = 0
-        self._basis: npt.NDArray[np.float32] | None = None  # (96, dim) principal directions
-        self._projected = np.zeros((0, _PROJECTED_DIM), dtype=np.float32)
+        self._basis: npt.NDArray[np.float32] | None = None  # principal directions
+        self._projected_dim = min(_PROJECTED_DIM, dim // 2)
+        self._projected = np.zeros((0, self._projected_dim), dtype=np.float32)
         self._fitted_at = 0
 
     # -- loading -------------------------------------------------------------------
@@ -87,7 +89,7 @@ class VectorIndex:
         alive[: self._size] = self._alive[: self._size]
         codes = np.zeros(capacity, dtype=np.int8)
         codes[: self._size] = self._codes[: self._size]
-        projected = np.zeros((capacity, _PROJECTED_DIM), dtype=np.float32)
+        projected = np.zeros((capacity, self._projected_dim), dtype=np.float32)
         projected[: self._size] = self._projected[: self._size]
         self._matrix, self._times, self._alive, self._codes = matrix, times, alive, codes
         self._projected = projected
@@ -116,7 +118,7 @@ class VectorIndex:
             return
         sample = np.random.default_rng(0).choice(size, min(size, 8192), replace=False)
         _, _, directions = np.linalg.svd(self._matrix[sample], full_matrices=False)
-        self._basis = directions[:_PROJECTED_DIM].astype(np.float32)
+        self._basis = directions[: self._projected_dim].astype(np.float32)
         self._projected[:size] = self._matrix[:size] @ self._basis.T
         self._fitted_at = size
 

@@ -53,6 +53,8 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                     f"{where} lacks {', '.join(missing)} (each a string).",
                     'Each line: {"id", "conversation", "time", "speaker", "text"}.',
                 )
+            if not record["id"].strip() or record["id"] == "profile":
+                raise InputError(f"{where}: id must be a non-empty string other than 'profile'.")
             try:
                 record["time"] = from_iso(record["time"])
             except ValueError as exc:

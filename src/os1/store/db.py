@@ -29,6 +29,8 @@ class Database:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
+            # What the user deletes is overwritten on disk, not just unlinked.
+            self.conn.execute("PRAGMA secure_delete=ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise database_error(self.path, exc, opening=True) from exc
