@@ -111,6 +111,18 @@ class _RecordingLLM:
         self.inner.close()
 
 
+def _earlier_lines() -> list[tuple[str, str]]:
+    """Earlier days: the scripted exchange above, then everyday chatter of a generated
+    person from the memory evaluation set, so no line repeats (a base model copies
+    repeated lines, and real conversations do not repeat)."""
+    from os1.bench.memory_data import build_eval_set
+
+    generated = build_eval_set(people=1, sessions=24, seed=5).messages
+    first_speaker = generated[0].speaker
+    chatter = [("user" if m.speaker == first_speaker else "companion", m.text) for m in generated]
+    return list(_EARLIER) + chatter
+
+
 def _seed_history(db: Database, persona: Persona, context_tokens: int, count: Any) -> None:
     """Add earlier days of conversation until the prompt holds ``context_tokens``."""
     conversations = Conversations(db)
@@ -118,8 +130,9 @@ def _seed_history(db: Database, persona: Persona, context_tokens: int, count: An
     conversation_id = conversations.start()
     moment = start
     index = 0
+    lines = _earlier_lines()
     while True:
-        role, text = _EARLIER[index % len(_EARLIER)]
+        role, text = lines[index % len(lines)]
         speaker = persona.user_name if role == "user" else persona.companion_name
         conversations.add(conversation_id, role, speaker, text, created_at=moment)  # type: ignore[arg-type]
         moment += timedelta(minutes=2)

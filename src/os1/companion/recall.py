@@ -50,7 +50,7 @@ def recall(memory: Memory, text: str, exclude: Iterable[str]) -> list[dict[str, 
     excluded = set(exclude)
     hits = [
         h
-        for h in memory.search(text, k=6, exclude=excluded)
+        for h in memory.search(text, k=6, exclude=excluded, second_hop=False)
         if h.score >= RECALL_MIN_SCORE
         and ((h.kind == "fact" and h.current) or (h.kind == "episode" and h.role == "user"))
         and not excluded.intersection(h.sources)

@@ -317,8 +317,13 @@ class Memory:
         *,
         now: datetime | None = None,
         exclude: Iterable[str] = (),
+        second_hop: bool = True,
     ) -> list[Hit]:
-        """Hybrid retrieval, best first. Time words in the query narrow by date."""
+        """Hybrid retrieval, best first. Time words in the query narrow by date.
+
+        ``second_hop`` follows names in the best hits to what is said about them (for
+        questions like "what city does my sister live in?"); it costs a few milliseconds.
+        """
         now = (now or self.clock()).astimezone()  # "yesterday" is the user's yesterday
         excluded = set(exclude)
         found = find_time_range(query, now)
@@ -346,6 +351,8 @@ class Memory:
             similar = self.index.search(vector, _CANDIDATES)
         fuse(bm25)
         fuse(h.item_id for h in similar)
+        if not second_hop:
+            return self._ranked_hits(scores, k, now)
         # Second hop: names that the best hits mention lead to what is said about them.
         leads = self._names_in(list(sorted(scores, key=scores.__getitem__, reverse=True))[:3])
         asked = {w.lower() for w in re.findall(r"[^\W_]+", query)}
