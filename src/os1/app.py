@@ -14,6 +14,7 @@ from os1.clock import Clock, system_clock
 from os1.companion.dialogue import Companion
 from os1.companion.onboarding import Onboarding
 from os1.companion.persona import Persona, load_persona, save_persona
+from os1.companion.prompt import profile_header
 from os1.config import Settings, ensure_home, load_settings, resolve_home
 from os1.errors import NotSetUpError
 from os1.llm.base import LLM
@@ -104,6 +105,14 @@ class App:
                 clock=self.clock,
             )
         return self._memory
+
+    def consolidate(self) -> str:
+        """Rebuild the core profile (also without loading a language model)."""
+        persona = self.persona()
+        if persona is None:
+            return self.memory.consolidate()
+        header = profile_header(persona, Conversations(self.db, self.clock), self.clock())
+        return self.memory.consolidate(header)
 
     def persona(self) -> Persona | None:
         return load_persona(StateStore(self.db, self.clock))

@@ -262,7 +262,7 @@ def chat(ctx: click.Context, new_conversation: bool) -> None:
             learning.join()
             if companion.memory is not None:
                 with _errors_as_messages():
-                    companion.memory.consolidate()  # the conversation has ended
+                    companion.consolidate()  # the conversation has ended
             return
         if not line.strip():
             continue
@@ -539,9 +539,9 @@ def memory_edit(ctx: click.Context, item_id: str, text: str, as_json: bool) -> N
 def memory_consolidate(ctx: click.Context, as_json: bool) -> None:
     """Rebuild the core profile (always in your companion's mind) from what it knows."""
     with _errors_as_messages():
-        mem = _memory_app(ctx).memory
-        text = mem.consolidate()
-    _say(json.dumps(mem.profile(), ensure_ascii=False) if as_json else text)
+        app = _memory_app(ctx)
+        text = app.consolidate()
+    _say(json.dumps(app.memory.profile(), ensure_ascii=False) if as_json else text)
 
 
 @memory.command("export")

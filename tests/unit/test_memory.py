@@ -362,3 +362,57 @@ def test_editing_a_message_redraws_its_facts(memory: Memory) -> None:
 def test_false_facts_are_not_drawn(memory: Memory) -> None:
     say(memory, "She is my boss. What if we moved to Denver? I moved to Paris. Then it rained.", T0)
     assert sorted(f.text for f in memory.facts()) == ["Theo lives in Paris."]
+
+
+class ServerFakeLLM(FakeLLM):
+    """The fake model, presenting itself as one on a server (so memory asks it for facts)."""
+
+    @property
+    def info(self) -> Any:
+        from os1.llm.base import ModelInfo
+
+        return ModelInfo(name="openai:fake", kind="openai", prompt_format="chat")
+
+
+def test_a_bigger_model_adds_facts_the_patterns_miss(home: Path, clock: MovableClock) -> None:
+    from os1.companion.onboarding import Onboarding
+
+    llm = ServerFakeLLM()
+    app = App.open(home, clock=clock, llm_factory=lambda s: llm, embedder_factory=HashingEmbedder)
+    llm.enqueue("Iris, because it is bright.")
+    onboarding = Onboarding()
+    onboarding.fill_defaults("Theo", "female")
+    app.complete_onboarding(onboarding)
+    companion = app.companion()
+    llm.enqueue(
+        "That's lovely!",  # the reply
+        "- Theo has a greyhound named Luna.\n- Theo maybe likes dogs.\n- Who is Luna?\n"
+        "- The user lives in Seattle.\n- none",  # the facts in the user's message
+    )
+    turn = companion.respond(
+        "We adopted a greyhound last week, she's called Luna. I live in Seattle."
+    )
+    companion.learn(turn)
+    facts = sorted(f.text for f in app.memory.facts())
+    # The pattern found 'lives in Seattle'; the model added the dog, said nothing twice,
+    # and its hedged or questioning lines were dropped.
+    assert facts == ["Theo has a greyhound named Luna.", "Theo lives in Seattle."]
+    assert app.memory.facts()[0].sources == (turn.user_message.id,)
+    app.close()
+
+
+def test_the_embedded_model_is_not_asked_for_facts(onboarded: App, fake_llm: FakeLLM) -> None:
+    companion = onboarded.companion()
+    turn = companion.respond("We adopted a greyhound last week, she's called Luna.")
+    asked = len(fake_llm.prompts)
+    companion.learn(turn)
+    assert len(fake_llm.prompts) == asked
+
+
+def test_the_core_profile_says_who_is_talking_and_what_is_known(onboarded: App) -> None:
+    companion = onboarded.companion()
+    companion.learn(companion.respond("My sister Annie lives in Lisbon."))
+    profile = onboarded.consolidate()
+    assert profile.startswith("Theo talks with Iris, an AI companion with a female voice since")
+    assert "only just met" in profile and "Theo's sister is Annie." in profile
+    assert profile in companion.build_prompt().transcript  # always in the companion's mind

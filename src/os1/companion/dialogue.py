@@ -16,7 +16,7 @@ from typing import Any, Literal
 from os1.clock import Clock, system_clock
 from os1.companion.affect import AffectState, read_mood
 from os1.companion.persona import AFFECT_KEY, Persona
-from os1.companion.prompt import PromptBuilder
+from os1.companion.prompt import PromptBuilder, profile_header
 from os1.companion.recall import forget_command, recall
 from os1.companion.relationship import Stage, stage_for
 from os1.companion.shaping import ReplyShaper
@@ -24,6 +24,8 @@ from os1.config import Settings
 from os1.errors import InputError
 from os1.llm.base import LLM, GenerationParams, Prompt
 from os1.memory.core import Memory
+from os1.memory.facts import FactCandidate
+from os1.memory.llm_facts import llm_facts
 from os1.store.conversations import Conversations, Message
 from os1.store.db import Database
 from os1.store.state import StateStore
@@ -236,10 +238,24 @@ class Companion:
         messages = [turn.user_message]
         if turn.reply_message is not None:
             messages.append(turn.reply_message)
-        self.memory.learn(messages)
+        extra = None
+        if self.llm.info.kind == "openai":
+            # A model on a server can read facts the patterns miss, without holding up
+            # the next reply (an in-process model would: it serves one request at a time).
+            def extra(message: Message) -> list[FactCandidate]:
+                return llm_facts(self.llm, message, self.persona.user_name)
+
+        self.memory.learn(messages, extra)
         started_anew = len(self.conversations.in_conversation(turn.conversation_id)) <= 2
         if started_anew and self.conversations.conversation_count() > 1:
-            self.memory.consolidate()  # the previous conversation has ended
+            self.consolidate()  # the previous conversation has ended
+
+    def consolidate(self) -> str:
+        """Rebuild the core profile: who is talking, where they stand, what is known."""
+        if self.memory is None:
+            return ""
+        header = profile_header(self.persona, self.conversations, self.clock())
+        return self.memory.consolidate(header)
 
     def stream(self, turn: TurnResult) -> Generator[str, None, None]:
         """Stream the reply to ``turn``. Closing early (or Ctrl-C) keeps what was said."""

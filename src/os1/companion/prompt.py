@@ -20,9 +20,9 @@ from datetime import datetime, timedelta, tzinfo
 from os1.clock import humanize_gap
 from os1.companion.affect import response_mood
 from os1.companion.persona import Persona, help_focus
-from os1.companion.relationship import Stage
+from os1.companion.relationship import Stage, stage_for
 from os1.llm.base import ChatMessage, Prompt
-from os1.store.conversations import Message
+from os1.store.conversations import Conversations, Message
 
 GAP_NOTE_AFTER = timedelta(hours=3)
 """A silence at least this long is mentioned in the prompt ("3 days later.")."""
@@ -264,4 +264,34 @@ def name_reason_prompt(choice: Prompt, name: str) -> Prompt:
         ),
         transcript=f"{choice.transcript} {name}, because",
         stop=("\n", "."),
+    )
+
+
+def profile_header(persona: Persona, conversations: Conversations, now: datetime) -> str:
+    """The first lines of the core profile: who is talking, and where they stand."""
+    since = conversations.first_message_time()
+    stage = stage_for(conversations.count("user"), since, now)
+    met = f" since {since:%-d %B %Y}" if since else ""
+    return (
+        f"{persona.user_name} talks with {persona.companion_name}, an AI companion with a"
+        f" {persona.voice} voice{met}. {stage.description}"
+    )
+
+
+def fact_extraction_prompt(text: str, user_name: str) -> Prompt:
+    """Memory: ask a (bigger, chat-tuned) model for the facts one message states."""
+    instructions = (
+        f"List the lasting facts that this message from {user_name} states about"
+        f" {user_name}'s life: people and pets (with names), places, work, health, plans"
+        " with dates, likes and dislikes. One short sentence per line, starting with '- '"
+        f" and naming {user_name}. Nothing guessed, nothing about the conversation itself."
+        " If there is none, answer '- none'."
+    )
+    return Prompt(
+        messages=(
+            ChatMessage("system", instructions),
+            ChatMessage("user", text),
+        ),
+        transcript=f"{instructions}\n\nMessage: {text}\nFacts:\n- ",
+        stop=("\n\n",),
     )

@@ -13,7 +13,7 @@ import math
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -137,12 +137,23 @@ class Memory:
 
     # -- learning ------------------------------------------------------------------
 
-    def learn(self, messages: Sequence[Message]) -> list[Fact]:
-        """Embed new messages and extract the facts they state (runs off the reply path)."""
-        with self._lock:
-            return self._learn(messages)
+    def learn(
+        self,
+        messages: Sequence[Message],
+        extra: Callable[[Message], list[FactCandidate]] | None = None,
+    ) -> list[Fact]:
+        """Embed new messages and extract the facts they state (runs off the reply path).
 
-    def _learn(self, messages: Sequence[Message]) -> list[Fact]:
+        ``extra`` finds more facts in a message (a bigger model, see ``llm_facts``); it
+        runs before the lock is taken, as it may be slow.
+        """
+        more = {m.id: extra(m) for m in messages} if extra else {}
+        with self._lock:
+            return self._learn(messages, more)
+
+    def _learn(
+        self, messages: Sequence[Message], more: dict[str, list[FactCandidate]] | None = None
+    ) -> list[Fact]:
         present = {
             r["id"]
             for chunk in _chunks([m.id for m in messages])
@@ -155,7 +166,9 @@ class Memory:
         self._embed_messages(messages)
         learned: list[Fact] = []
         for message in sorted(messages, key=lambda m: m.created_at):
-            for candidate in extract_facts(message, self.user_name):
+            candidates = list(extract_facts(message, self.user_name))
+            candidates += self._new_to(candidates, (more or {}).get(message.id, []))
+            for candidate in candidates:
                 learned.append(self._store_fact(candidate, message))
         self._embed_facts(learned)
         return learned
@@ -226,6 +239,17 @@ class Memory:
         fact = self.fact(fact_id)
         assert fact is not None
         return fact
+
+    def _new_to(
+        self, known: list[FactCandidate], offered: list[FactCandidate]
+    ) -> list[FactCandidate]:
+        """The offered facts that do not say again what a known one says."""
+        if not offered or not known:
+            return offered
+        known_vectors = self.embedder.embed([c.text for c in known])
+        offered_vectors = self.embedder.embed([c.text for c in offered])
+        similarity = offered_vectors @ known_vectors.T
+        return [c for c, row in zip(offered, similarity, strict=True) if row.max() < 0.85]
 
     @staticmethod
     def _supersede(conn: sqlite3.Connection, fact_id: str, slot: str, since: datetime) -> None:
