@@ -33,3 +33,12 @@ def run_os1(
         completed.stdout.decode("utf-8", "replace"),
         completed.stderr.decode("utf-8", "replace"),
     )
+
+
+def set_up(home: Path, user_name: str = "Theo", voice: str = "female") -> None:
+    """Meet a companion with default answers and the fake model (for tests of later steps)."""
+    done = run_os1(
+        "--model", "fake", "setup", "--non-interactive", "--user-name", user_name,
+        "--voice", voice, home=home,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr

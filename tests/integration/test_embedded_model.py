@@ -15,7 +15,7 @@ from os1.companion import names
 from os1.companion.onboarding import Onboarding
 from os1.llm.base import LLM
 from os1.llm.llamacpp import LlamaCppLLM
-from tests.helpers import run_os1
+from tests.helpers import run_os1, set_up
 
 
 @pytest.fixture(scope="module")
@@ -88,17 +88,7 @@ def test_doctor_loads_the_embedded_model(home: Path, embedded_gguf: Path) -> Non
 
 
 def test_a_local_gguf_by_path(home: Path, embedded_gguf: Path) -> None:
-    run_os1(
-        "--model",
-        "fake",
-        "setup",
-        "--non-interactive",
-        "--user-name",
-        "Ana",
-        "--voice",
-        "female",
-        home=home,
-    )
+    set_up(home, "Ana", "female")
     done = run_os1("--model", f"gguf:{embedded_gguf}", "ask", "Hello!", "--json", home=home)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["model"] == f"gguf:{embedded_gguf}"
@@ -107,17 +97,7 @@ def test_a_local_gguf_by_path(home: Path, embedded_gguf: Path) -> None:
 def test_a_broken_gguf_is_a_clear_error(home: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"GGUF" + b"\0" * 1000)
-    run_os1(
-        "--model",
-        "fake",
-        "setup",
-        "--non-interactive",
-        "--user-name",
-        "Ana",
-        "--voice",
-        "female",
-        home=home,
-    )
+    set_up(home, "Ana", "female")
     done = run_os1("--model", f"gguf:{broken}", "ask", "Hello!", home=home)
     assert done.returncode == 1
     assert "could not load" in done.stderr and "Traceback" not in done.stderr

@@ -8,25 +8,14 @@ from pathlib import Path
 import pytest
 
 from os1.memory import memorybank
-from tests.helpers import run_os1
+from tests.helpers import run_os1, set_up
 
 MEMORYBANK = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "memorybank"
 
 
 @pytest.fixture
 def ready(home: Path) -> Path:
-    done = run_os1(
-        "--model",
-        "fake",
-        "setup",
-        "--non-interactive",
-        "--user-name",
-        "Emily",
-        "--voice",
-        "female",
-        home=home,
-    )
-    assert done.returncode == 0, done.stderr
+    set_up(home, "Emily", "female")
     return home
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import run_os1
+from tests.helpers import run_os1, set_up
 
 API_KEY = "test-key-for-loopback"
 
@@ -77,18 +77,7 @@ def server(embedded_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 @pytest.fixture
 def configured(home: Path, server: str) -> Path:
-    done = run_os1(
-        "--model",
-        "fake",
-        "setup",
-        "--non-interactive",
-        "--user-name",
-        "Theo",
-        "--voice",
-        "female",
-        home=home,
-    )
-    assert done.returncode == 0, done.stderr
+    set_up(home, "Theo", "female")
     assert run_os1("config", "set", "openai.base_url", server, home=home).returncode == 0
     assert run_os1("config", "set", "model", "openai:gemma-270m", home=home).returncode == 0
     return home

@@ -11,7 +11,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.helpers import run_os1
+from tests.helpers import run_os1, set_up
 
 
 def spawn(home: Path, *args: str) -> pexpect.spawn:
@@ -83,18 +83,7 @@ def test_ctrl_c_during_onboarding_saves_nothing(home: Path) -> None:
 
 
 def test_ctrl_c_stops_a_reply_and_keeps_what_was_said(home: Path) -> None:
-    done = run_os1(
-        "--model",
-        "fake",
-        "setup",
-        "--non-interactive",
-        "--user-name",
-        "Theo",
-        "--voice",
-        "female",
-        home=home,
-    )
-    assert done.returncode == 0
+    set_up(home, "Theo", "female")
     child = spawn(home, "--model", "fake:0.3", "chat")
     child.expect("Theo> ")
     child.sendline("Tell me something long")
@@ -138,17 +127,7 @@ def test_reset_asks_first_and_keeps_the_old_companion_until_the_new_one_exists(
 
 
 def test_closing_the_terminal_mid_reply_keeps_what_was_said(home: Path) -> None:
-    run_os1(
-        "--model",
-        "fake",
-        "setup",
-        "--non-interactive",
-        "--user-name",
-        "Theo",
-        "--voice",
-        "female",
-        home=home,
-    )
+    set_up(home, "Theo", "female")
     child = spawn(home, "--model", "fake:0.3", "chat")
     child.expect("Theo> ")
     child.sendline("hello")
@@ -161,17 +140,7 @@ def test_closing_the_terminal_mid_reply_keeps_what_was_said(home: Path) -> None:
 
 
 def test_ctrl_c_at_the_prompt_drops_the_line_and_stays(home: Path) -> None:
-    run_os1(
-        "--model",
-        "fake",
-        "setup",
-        "--non-interactive",
-        "--user-name",
-        "Theo",
-        "--voice",
-        "female",
-        home=home,
-    )
+    set_up(home, "Theo", "female")
     child = spawn(home, "--model", "fake", "chat")
     child.expect("Theo> ")
     child.send("half typed")

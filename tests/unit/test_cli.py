@@ -7,23 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_os1
+from tests.helpers import run_os1, set_up
 
 
 @pytest.fixture
 def ready(home: Path) -> Path:
-    done = run_os1(
-        "--model",
-        "fake",
-        "setup",
-        "--non-interactive",
-        "--user-name",
-        "theo",
-        "--voice",
-        "male",
-        home=home,
-    )
-    assert done.returncode == 0, done.stderr
+    set_up(home, "theo", "male")
     return home
 
 
