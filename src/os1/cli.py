@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -442,11 +443,20 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
 @click.argument("query")
 @click.option("--k", default=10, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of hits.")
+@click.option(
+    "--now",
+    metavar="ISO-TIME",
+    help="Read time words as if asked at this moment (default: now), e.g. 2024-05-20T18:00.",
+)
 @click.pass_context
-def memory_search(ctx: click.Context, query: str, k: int, as_json: bool) -> None:
+def memory_search(ctx: click.Context, query: str, k: int, as_json: bool, now: str | None) -> None:
     """Find what is remembered about QUERY (time words like 'last Tuesday' narrow it)."""
     with _errors_as_messages():
-        hits = _memory_app(ctx).memory.search(query, k)
+        try:
+            moment = datetime.fromisoformat(now).astimezone() if now else None
+        except ValueError:
+            raise InputError(f"--now {now!r} is not an ISO 8601 time.") from None
+        hits = _memory_app(ctx).memory.search(query, k, now=moment)
     _print_hits(hits, as_json)
 
 

@@ -107,6 +107,41 @@ def test_a_forgotten_thing_cannot_be_found_by_any_route(ready: Path, tmp_path: P
     assert missing.returncode == 2 and "Nothing is remembered" in missing.stderr
 
 
+def test_search_can_be_asked_as_of_another_day(ready: Path, tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "t.jsonl",
+        [
+            {
+                "id": "d1",
+                "conversation": "c1",
+                "time": "2024-05-14T18:00:00+00:00",
+                "speaker": "Emily",
+                "text": "I cooked a Thai curry tonight.",
+            },
+            {
+                "id": "d2",
+                "conversation": "c2",
+                "time": "2024-05-16T18:00:00+00:00",
+                "speaker": "Emily",
+                "text": "I cooked pasta tonight.",
+            },
+        ],
+    )
+    run_os1("memory", "import", str(path), home=ready)
+    asked = run_os1(
+        "memory",
+        "search",
+        "what did I cook last Tuesday",
+        "--now",
+        "2024-05-20T12:00:00+00:00",
+        "--json",
+        home=ready,
+    )
+    assert json.loads(asked.stdout)[0]["id"] == "d1"
+    bad = run_os1("memory", "search", "x", "--now", "someday", home=ready)
+    assert bad.returncode == 2 and "not an ISO 8601 time" in bad.stderr
+
+
 def test_edit_corrects_a_fact(ready: Path, tmp_path: Path) -> None:
     path = write(
         tmp_path / "t.jsonl",
