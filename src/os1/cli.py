@@ -24,7 +24,14 @@ from os1.companion.dialogue import Companion, TurnResult, check_input
 from os1.companion.names import Voice
 from os1.companion.onboarding import Onboarding
 from os1.companion.prompt import GAP_NOTE_AFTER
-from os1.config import set_setting, setting_infos, setting_sources
+from os1.config import (
+    ensure_home,
+    resolve_home,
+    set_setting,
+    setting_infos,
+    setting_sources,
+    settings_as_flat,
+)
 from os1.errors import InputError, OS1Error
 from os1.memory.core import Hit
 from os1.store.conversations import Conversations
@@ -391,8 +398,6 @@ def history(ctx: click.Context, limit: int, as_json: bool) -> None:
     """Show the most recent messages."""
     with _errors_as_messages():
         app = _open(ctx)
-        from os1.store.conversations import Conversations
-
         messages = Conversations(app.db).recent(limit)
     if as_json:
         rows = [
@@ -630,8 +635,6 @@ def config_show(ctx: click.Context, as_json: bool) -> None:
         app = _open(ctx)
         sources = setting_sources(app.home, {"model": ctx.obj.get("model")})
     rows = setting_infos()
-    from os1.config import settings_as_flat
-
     values = settings_as_flat(app.settings)
     if as_json:
         payload = {
@@ -655,8 +658,6 @@ def config_show(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def config_set(ctx: click.Context, key: str, value: str) -> None:
     """Store KEY = VALUE in config.toml (e.g. `os1 config set model openai:llama3.2`)."""
-    from os1.config import ensure_home, resolve_home
-
     with _errors_as_messages():
         home = ensure_home(resolve_home(ctx.obj.get("home")))
         stored = set_setting(home, key, value)

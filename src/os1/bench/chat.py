@@ -126,7 +126,7 @@ def _earlier_lines() -> list[tuple[str, str]]:
 def _seed_history(db: Database, persona: Persona, context_tokens: int, count: Any) -> None:
     """Add earlier days of conversation until the prompt holds ``context_tokens``."""
     conversations = Conversations(db)
-    start = datetime.now(UTC) - timedelta(days=3)
+    start = datetime.now(UTC) - timedelta(days=10)  # ~1,500 tokens span about 5 evenings
     conversation_id = conversations.start()
     moment = start
     index = 0
@@ -137,7 +137,7 @@ def _seed_history(db: Database, persona: Persona, context_tokens: int, count: An
         conversations.add(conversation_id, role, speaker, text, created_at=moment)  # type: ignore[arg-type]
         moment += timedelta(minutes=2)
         index += 1
-        if index % len(_EARLIER) == 0 or index % 12 == 0:
+        if index % 12 == 0:  # a new evening every dozen messages
             moment += timedelta(hours=20)
         if index % 2 == 0 and (count() >= context_tokens or index >= 1000):
             break
