@@ -416,3 +416,20 @@ def test_the_core_profile_says_who_is_talking_and_what_is_known(onboarded: App) 
     assert profile.startswith("Theo talks with Iris, an AI companion with a female voice since")
     assert "only just met" in profile and "Theo's sister is Annie." in profile
     assert profile in companion.build_prompt().transcript  # always in the companion's mind
+
+
+def test_a_long_message_is_found_by_what_it_says_at_the_end(memory: Memory) -> None:
+    from os1.memory.core import passages
+
+    filler = " ".join(f"word{n}" for n in range(400))
+    long = say(memory, f"{filler} and finally my grandmother's recipe uses cardamom.", T0)
+    parts = passages(long.text)
+    assert len(parts) >= 3 and all(len(p.split()) <= 150 for p in parts)
+    assert "cardamom" in parts[-1]
+    rows = memory.db.query("SELECT item_id FROM embeddings")
+    assert len(rows) == len(parts)
+    hits = memory.index.search(memory.embedder.embed(["grandmother cardamom recipe"])[0], 3)
+    assert hits[0].item_id == long.id  # found by its last passage, as the message
+    memory.forget(long.id)
+    assert memory.db.query("SELECT COUNT(*) AS n FROM embeddings")[0]["n"] == 0
+    assert not memory.index.has(long.id)

@@ -21,7 +21,7 @@ from typing import Literal
 from os1.clock import Clock, from_iso, new_id, system_clock, to_iso
 from os1.memory.embedding import Embedder
 from os1.memory.facts import FactCandidate, extract_facts
-from os1.memory.index import VectorIndex
+from os1.memory.index import CHUNK, VectorIndex
 from os1.memory.timeparse import find_time_range, strip_time_expression
 from os1.store.conversations import Message
 from os1.store.db import Database
@@ -106,6 +106,21 @@ def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
 def string_list(value: object) -> list[str]:
     """A list of strings from loosely typed stored JSON (anything else: empty)."""
     return [str(v) for v in value] if isinstance(value, list) else []
+
+
+PASSAGE_WORDS = 150
+_PASSAGE_STRIDE = 120
+
+
+def passages(text: str) -> list[str]:
+    """A message as overlapping passages of at most PASSAGE_WORDS words ([] if blank)."""
+    words = text.split()
+    if len(words) <= PASSAGE_WORDS + 30:
+        return [text] if words else []
+    return [
+        " ".join(words[start : start + PASSAGE_WORDS])
+        for start in range(0, len(words) - 30, _PASSAGE_STRIDE)
+    ]
 
 
 def keyword_query(text: str) -> str:
@@ -194,11 +209,17 @@ class Memory:
             done += len(rows)
 
     def _embed_messages(self, messages: Sequence[Message]) -> None:
-        todo = [m for m in messages if m.text.strip()]
-        if not todo:
-            return
-        vectors = self.embedder.embed([m.text for m in todo])
-        self.index.add([(m.id, "episode", m.created_at.timestamp()) for m in todo], vectors)
+        """One vector per passage: a long message is embedded in overlapping parts, as the
+        model reads only its first 256 tokens, and found by its best part."""
+        keys: list[tuple[str, str, float]] = []
+        texts: list[str] = []
+        for message in messages:
+            for n, passage in enumerate(passages(message.text)):
+                key = message.id if n == 0 else f"{message.id}{CHUNK}{n}"
+                keys.append((key, "episode", message.created_at.timestamp()))
+                texts.append(passage)
+        if texts:
+            self.index.add(keys, self.embedder.embed(texts))
 
     def _embed_facts(self, facts: Sequence[Fact]) -> None:
         if facts:
@@ -620,8 +641,10 @@ class Memory:
                 raise KeyError(item_id)
             with self.db.transaction() as conn:
                 conn.execute(f"UPDATE {table} SET text = ? WHERE id = ?", (text, item_id))
-            time = from_iso(rows[0]["time"]).timestamp()
-            self.index.add([(item_id, kind, time)], self.embedder.embed([text]))
+            self.index.remove([item_id])
+            if is_fact:
+                time = from_iso(rows[0]["time"]).timestamp()
+                self.index.add([(item_id, kind, time)], self.embedder.embed([text]))
             changed = {item_id}
             if not is_fact:
                 derived = [

@@ -26,6 +26,14 @@ _APPROXIMATE_FROM = 20_000
 are scored exactly."""
 _PROJECTED_DIM = 96
 _KIND_CODES = {"episode": 0, "fact": 1, "profile": 2}
+CHUNK = "\x1f"
+"""A long message has one vector per passage, stored under ``id``, ``id\x1f1``, ``id\x1f2``…
+and found as ``id``."""
+
+
+def item_of(key: str) -> str:
+    """The item a vector belongs to (a message, fact or the profile)."""
+    return key.split(CHUNK, 1)[0]
 
 
 @dataclass(frozen=True)
@@ -42,9 +50,11 @@ class VectorIndex:
         self.dim = dim
         self._lock = threading.RLock()
         self._loaded = False
-        self._ids: list[str] = []
+        self._ids: list[str] = []  # the item of each row
+        self._keys: list[str] = []  # the vector key of each row
         self._kinds: list[str] = []
-        self._row: dict[str, int] = {}
+        self._row: dict[str, int] = {}  # vector key -> row
+        self._rows_of: dict[str, list[int]] = {}  # item -> its rows
         self._matrix: npt.NDArray[np.float32] = np.zeros((0, dim), dtype=np.float32)
         self._times = np.zeros(0, dtype=np.float64)
         self._alive = np.zeros(0, dtype=bool)
@@ -60,11 +70,12 @@ class VectorIndex:
     def _ensure_loaded(self) -> None:
         if self._loaded:
             return
+        item = "substr(e.item_id, 1, instr(e.item_id || char(31), char(31)) - 1)"
         rows = self.db.query(
             "SELECT e.item_id, e.kind, e.vector,"
             " COALESCE(m.created_at, f.valid_from) AS time"
             " FROM embeddings e"
-            " LEFT JOIN messages m ON e.kind = 'episode' AND m.id = e.item_id"
+            f" LEFT JOIN messages m ON e.kind = 'episode' AND m.id = {item}"
             " LEFT JOIN facts f ON e.kind = 'fact' AND f.id = e.item_id"
             " WHERE e.model = ?",
             (self.model,),
@@ -94,16 +105,18 @@ class VectorIndex:
         self._matrix, self._times, self._alive, self._codes = matrix, times, alive, codes
         self._projected = projected
 
-    def _append(self, item_id: str, kind: str, vector: Vectors, time: float) -> None:
-        if item_id in self._row:
-            row = self._row[item_id]
+    def _append(self, key: str, kind: str, vector: Vectors, time: float) -> None:
+        if key in self._row:
+            row = self._row[key]
         else:
             self._reserve(1)
             row = self._size
             self._size += 1
-            self._ids.append(item_id)
+            self._ids.append(item_of(key))
+            self._keys.append(key)
             self._kinds.append(kind)
-            self._row[item_id] = row
+            self._row[key] = row
+            self._rows_of.setdefault(item_of(key), []).append(row)
         self._matrix[row] = vector
         self._times[row] = time
         self._alive[row] = True
@@ -135,7 +148,8 @@ class VectorIndex:
         items: Sequence[tuple[str, str, float]],
         vectors: Vectors,
     ) -> None:
-        """Store and index (item_id, kind, unix time) with their vectors."""
+        """Store and index (key, kind, unix time) with their vectors; a key is an item's
+        id, or ``id + CHUNK + n`` for a further passage of a long message."""
         if not items:
             return
         with self._lock, self.db.transaction() as conn:
@@ -152,21 +166,22 @@ class VectorIndex:
                     self._append(item_id, kind, vector, time)
 
     def remove(self, item_ids: Sequence[str]) -> None:
+        """Remove items with all their vectors (every passage of a long message)."""
         with self._lock:
             with self.db.transaction() as conn:
                 conn.executemany(
-                    "DELETE FROM embeddings WHERE item_id = ?", [(i,) for i in item_ids]
+                    "DELETE FROM embeddings WHERE item_id = ? OR (item_id > ? AND item_id < ?)",
+                    [(i, i + CHUNK, i + CHUNK + "\uffff") for i in item_ids],
                 )
             for item_id in item_ids:
-                row = self._row.get(item_id)
-                if row is not None:
+                for row in self._rows_of.pop(item_id, []):
                     self._alive[row] = False
+                    self._row.pop(self._keys[row], None)
 
     def has(self, item_id: str) -> bool:
         with self._lock:
             self._ensure_loaded()
-            row = self._row.get(item_id)
-            return row is not None and bool(self._alive[row])
+            return any(self._alive[row] for row in self._rows_of.get(item_id, []))
 
     def __len__(self) -> int:
         with self._lock:
@@ -214,8 +229,14 @@ class VectorIndex:
             else:
                 scores = np.where(mask, self._matrix[:size] @ query, -np.inf)
                 rows = np.arange(size)
-            top = np.argpartition(-scores, k - 1)[:k]
+            # Several passages of one message may rank: ask for more rows, keep each
+            # item's best.
+            wanted = min(len(scores), 2 * k)
+            top = np.argpartition(-scores, wanted - 1)[:wanted]
             top = top[np.argsort(-scores[top])]
-            return [
-                VectorHit(self._ids[rows[i]], self._kinds[rows[i]], float(scores[i])) for i in top
-            ]
+            hits: dict[str, VectorHit] = {}
+            for i in top:
+                item = self._ids[rows[i]]
+                if item not in hits:
+                    hits[item] = VectorHit(item, self._kinds[rows[i]], float(scores[i]))
+            return list(hits.values())[:k]
