@@ -433,3 +433,16 @@ def test_a_long_message_is_found_by_what_it_says_at_the_end(memory: Memory) -> N
     memory.forget(long.id)
     assert memory.db.query("SELECT COUNT(*) AS n FROM embeddings")[0]["n"] == 0
     assert not memory.index.has(long.id)
+
+
+def test_an_imported_old_transcript_is_not_the_recent_past(
+    onboarded: App, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    companion = onboarded.companion()
+    companion.respond("Today I'm painting the kitchen.")
+    old = [record(1, "Back in October I was in Lisbon.")]
+    import_jsonl(onboarded.memory, write_lines(tmp_path / "old.jsonl", old))
+    companion.respond("Still painting.")
+    prompt = fake_llm.prompts[-1].transcript
+    recent = prompt.split("Today I'm painting the kitchen.")[1]
+    assert "Lisbon" not in recent  # the old message sits before, not among the newest

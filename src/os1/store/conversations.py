@@ -63,7 +63,7 @@ class Conversations:
     def current(self, new_after: timedelta) -> str:
         """The latest conversation if it was active within ``new_after``, else a new one."""
         rows = self.db.query(
-            "SELECT conversation_id, created_at FROM messages ORDER BY seq DESC LIMIT 1"
+            "SELECT conversation_id, created_at FROM messages ORDER BY created_at DESC, seq DESC LIMIT 1"
         )
         if rows and self.clock() - from_iso(rows[0]["created_at"]) < new_after:
             return str(rows[0]["conversation_id"])
@@ -107,13 +107,16 @@ class Conversations:
         return message
 
     def recent(self, limit: int) -> list[Message]:
-        """The last ``limit`` messages across conversations, oldest first."""
-        rows = self.db.query(f"SELECT {_COLUMNS} FROM messages ORDER BY seq DESC LIMIT ?", (limit,))
+        """The last ``limit`` messages across conversations, oldest first (by when they
+        were said: an imported old transcript does not become the recent past)."""
+        rows = self.db.query(
+            f"SELECT {_COLUMNS} FROM messages ORDER BY created_at DESC, seq DESC LIMIT ?", (limit,)
+        )
         return [Message.from_row(row) for row in reversed(rows)]
 
     def in_conversation(self, conversation_id: str) -> list[Message]:
         rows = self.db.query(
-            f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY seq",
+            f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY created_at, seq",
             (conversation_id,),
         )
         return [Message.from_row(row) for row in rows]
@@ -130,14 +133,16 @@ class Conversations:
 
     def last_message(self, role: Role | None = None) -> Message | None:
         if role is None:
-            rows = self.db.query(f"SELECT {_COLUMNS} FROM messages ORDER BY seq DESC LIMIT 1")
+            rows = self.db.query(
+                f"SELECT {_COLUMNS} FROM messages ORDER BY created_at DESC, seq DESC LIMIT 1"
+            )
         else:
             rows = self.db.query(
-                f"SELECT {_COLUMNS} FROM messages WHERE role = ? ORDER BY seq DESC LIMIT 1",
+                f"SELECT {_COLUMNS} FROM messages WHERE role = ? ORDER BY created_at DESC, seq DESC LIMIT 1",
                 (role,),
             )
         return Message.from_row(rows[0]) if rows else None
 
     def first_message_time(self) -> datetime | None:
-        rows = self.db.query("SELECT created_at FROM messages ORDER BY seq LIMIT 1")
+        rows = self.db.query("SELECT created_at FROM messages ORDER BY created_at, seq LIMIT 1")
         return from_iso(rows[0]["created_at"]) if rows else None
