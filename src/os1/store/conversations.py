@@ -63,7 +63,8 @@ class Conversations:
     def current(self, new_after: timedelta) -> str:
         """The latest conversation if it was active within ``new_after``, else a new one."""
         rows = self.db.query(
-            "SELECT conversation_id, created_at FROM messages ORDER BY created_at DESC, seq DESC LIMIT 1"
+            "SELECT conversation_id, created_at FROM messages"
+            " ORDER BY created_at DESC, seq DESC LIMIT 1"
         )
         if rows and self.clock() - from_iso(rows[0]["created_at"]) < new_after:
             return str(rows[0]["conversation_id"])
@@ -138,7 +139,8 @@ class Conversations:
             )
         else:
             rows = self.db.query(
-                f"SELECT {_COLUMNS} FROM messages WHERE role = ? ORDER BY created_at DESC, seq DESC LIMIT 1",
+                f"SELECT {_COLUMNS} FROM messages WHERE role = ?"
+                " ORDER BY created_at DESC, seq DESC LIMIT 1",
                 (role,),
             )
         return Message.from_row(rows[0]) if rows else None
