@@ -428,9 +428,7 @@ def memory() -> None:
 
 
 def _memory_app(ctx: click.Context) -> App:
-    app = _open(ctx)
-    app.memory.index_pending()  # messages from before memory existed get their vectors
-    return app
+    return _open(ctx)
 
 
 def _print_hits(hits: list[Hit], as_json: bool) -> None:
@@ -459,8 +457,8 @@ def memory_search(ctx: click.Context, query: str, k: int, as_json: bool, now: st
     with _errors_as_messages():
         try:
             moment = datetime.fromisoformat(now).astimezone() if now else None
-        except ValueError:
-            raise InputError(f"--now {now!r} is not an ISO 8601 time.") from None
+        except (ValueError, OverflowError):
+            raise InputError(f"--now {now!r} is not an ISO 8601 time in range.") from None
         hits = _memory_app(ctx).memory.search(query, k, now=moment)
     _print_hits(hits, as_json)
 
@@ -540,6 +538,11 @@ def memory_edit(ctx: click.Context, item_id: str, text: str, as_json: bool) -> N
     """Correct what a fact or message says."""
     with _errors_as_messages():
         mem = _open(ctx).memory
+        if item_id == "profile":
+            raise InputError(
+                "The profile is rebuilt from the facts: edit or forget a fact instead.",
+                "`os1 memory list` shows the facts.",
+            )
         try:
             mem.edit(item_id, check_input(text, 4000))
         except KeyError:

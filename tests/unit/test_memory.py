@@ -446,3 +446,106 @@ def test_an_imported_old_transcript_is_not_the_recent_past(
     prompt = fake_llm.prompts[-1].transcript
     recent = prompt.split("Today I'm painting the kitchen.")[1]
     assert "Lisbon" not in recent  # the old message sits before, not among the newest
+
+
+# -- second round of findings -------------------------------------------------------------
+
+
+def test_a_message_without_words_does_not_stall_search(memory: Memory, tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "ws.jsonl", [record(1, "\n\t "), record(2, "tea time")])
+    import_jsonl(memory, path)
+    assert memory.index_pending() == 0
+    assert memory.search("tea", k=3)[0].id == "x2"
+    assert memory.search("   ", k=3) == []
+
+
+def test_an_interrupted_import_learns_on_the_next_one(memory: Memory, tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "t.jsonl", [record(1, "My sister is called Annie.")])
+    import_jsonl(memory, path)
+    with memory.db.transaction() as conn:  # as if killed after storing, before learning
+        conn.execute("DELETE FROM facts")
+        conn.execute("DELETE FROM embeddings")
+    again = import_jsonl(memory, path)
+    assert again.added == 0 and again.facts == 1
+    assert [f.text for f in memory.facts()] == ["Theo's sister is Annie."]
+
+
+def test_editing_one_message_keeps_a_fact_another_still_states(
+    memory: Memory, tmp_path: Path
+) -> None:
+    path = write_lines(
+        tmp_path / "t.jsonl",
+        [record(1, "My sister is called Annie."), record(2, "My sister is called Annie.")],
+    )
+    import_jsonl(memory, path)
+    memory.edit("x1", "I like tea.")
+    facts = memory.facts()
+    assert [f.text for f in facts] == ["Theo's sister is Annie."] and facts[0].sources == ("x2",)
+
+
+def test_the_profile_keeps_its_header_when_rebuilt_after_forgetting(memory: Memory) -> None:
+    allergy = say(memory, "I'm allergic to nuts.", T0)
+    say(memory, "I live in Bergen.", T0)
+    memory.consolidate("Theo talks with Iris.")
+    memory.forget(allergy.id)
+    assert str(memory.profile()["text"]).startswith("Theo talks with Iris.")  # type: ignore[index]
+
+
+def test_quotes_of_an_odd_id_are_scrubbed(memory: Memory, tmp_path: Path) -> None:
+    odd = {**record(1, "My secret code word is pineapple."), "id": 'sec"1\\x'}
+    import_jsonl(memory, write_lines(tmp_path / "t.jsonl", [odd]))
+    conversations = Conversations(memory.db)
+    later = conversations.add(
+        conversations.start(), "user", "Theo", "what's my code word?",
+        meta={"recalled": [{"id": odd["id"], "text": odd["text"]}]},
+    )  # fmt: skip
+    memory.forget(odd["id"])
+    meta = memory.db.query("SELECT meta FROM messages WHERE id = ?", (later.id,))[0]["meta"]
+    assert "pineapple" not in meta
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"id": "k\x1f1"}, "control characters"),
+        ({"text": "bad \ud800"}, "unpaired surrogate"),
+        ({"time": "0001-01-01T00:00:00+05:00"}, "out of range"),
+        ({"time": "9999-12-31T23:59:59-05:00"}, "out of range"),
+    ],
+)
+def test_impossible_lines_are_refused(
+    memory: Memory, tmp_path: Path, change: dict[str, str], message: str
+) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps({**record(1, "hello"), **change}) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        import_jsonl(memory, path)
+
+
+def test_an_id_that_a_fact_has_is_refused(memory: Memory, tmp_path: Path) -> None:
+    say(memory, "My dog is called Rex.", T0)
+    fact_id = memory.facts()[0].id
+    path = write_lines(tmp_path / "t.jsonl", [{**record(1, "zebrafish"), "id": fact_id}])
+    with pytest.raises(InputError, match="already used by facts"):
+        import_jsonl(memory, path)
+
+
+def test_a_byte_order_mark_and_a_local_time_are_understood(memory: Memory, tmp_path: Path) -> None:
+    line = json.dumps({**record(1, "hello"), "time": "2026-05-02T18:00:00"})
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + line.encode() + b"\n")
+    assert import_jsonl(memory, path).added == 1
+
+
+def test_forget_that_twice_reaches_further_back(onboarded: App, fake_llm: FakeLLM) -> None:
+    companion = onboarded.companion()
+    fake_llm.enqueue("Annie is a lovely name.", "Bob, nice.")
+    for text in ("My sister is called Annie.", "My brother is called Bob."):
+        companion.learn(companion.respond(text))
+    companion.respond("forget that")
+    companion.respond("forget that")
+    facts = [f.text for f in onboarded.memory.facts()]
+    assert facts == []
+    said = [m.text for m in Conversations(onboarded.db).recent(50)]
+    assert not [t for t in said if "Annie" in t or "Bob" in t]  # the replies went too
+    assert said.count("Okay. I've forgotten that.") == 2

@@ -214,11 +214,11 @@ class Companion:
         assert self.memory is not None
         if command == "previous":
             # The user's last message, and the companion's answer to it (which echoes it).
-            previous = self.conversations.last_message("user")
+            previous = self.conversations.last_message("user", said_only=True)
             if previous is not None:
-                answer = self.conversations.last_message("companion")
+                answer = self.conversations.reply_to(previous)
                 self.memory.forget(previous.id)
-                if answer is not None and answer.created_at >= previous.created_at:
+                if answer is not None:
                     self.memory.forget(answer.id)
             stored = text
             reply = "Okay. I've forgotten that."

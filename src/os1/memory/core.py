@@ -110,6 +110,8 @@ def string_list(value: object) -> list[str]:
 
 PASSAGE_WORDS = 150
 _PASSAGE_STRIDE = 120
+MAX_PASSAGES = 64
+"""Vectors for the first ~8,000 words of a message; keyword search covers all of it."""
 
 
 def passages(text: str) -> list[str]:
@@ -191,22 +193,28 @@ class Memory:
         return learned
 
     def index_pending(self, batch: int = 64) -> int:
-        """Embed every message that has no vector yet (after an import or an upgrade)."""
+        """Embed every message that has no vector yet; returns how many got one.
+
+        Messages are visited once each, in storage order: one with no words in it
+        gets no vector, and must not be fetched again forever.
+        """
         done = 0
+        after = 0
         while True:
             with self._lock:
                 rows = self.db.query(
-                    "SELECT m.id, m.conversation_id, m.role, m.speaker, m.text, m.created_at,"
-                    " m.status, m.meta FROM messages m"
+                    "SELECT m.seq, m.id, m.conversation_id, m.role, m.speaker, m.text,"
+                    " m.created_at, m.status, m.meta FROM messages m"
                     " LEFT JOIN embeddings e ON e.item_id = m.id"
-                    " WHERE e.item_id IS NULL AND trim(m.text) != ''"
-                    " ORDER BY m.created_at LIMIT ?",
-                    (batch,),
+                    " WHERE e.item_id IS NULL AND m.seq > ? ORDER BY m.seq LIMIT ?",
+                    (after, batch),
                 )
                 if not rows:
                     return done
-                self._embed_messages([Message.from_row(r) for r in rows])
-            done += len(rows)
+                after = int(rows[-1]["seq"])
+                messages = [Message.from_row(r) for r in rows]
+                self._embed_messages(messages)
+            done += sum(1 for m in messages if passages(m.text))
 
     def _embed_messages(self, messages: Sequence[Message]) -> None:
         """One vector per passage: a long message is embedded in overlapping parts, as the
@@ -214,12 +222,13 @@ class Memory:
         keys: list[tuple[str, str, float]] = []
         texts: list[str] = []
         for message in messages:
-            for n, passage in enumerate(passages(message.text)):
+            for n, passage in enumerate(passages(message.text)[:MAX_PASSAGES]):
                 key = message.id if n == 0 else f"{message.id}{CHUNK}{n}"
                 keys.append((key, "episode", message.created_at.timestamp()))
                 texts.append(passage)
-        if texts:
-            self.index.add(keys, self.embedder.embed(texts))
+        for start in range(0, len(texts), 32):  # bounded memory, however long the text
+            batch = slice(start, start + 32)
+            self.index.add(keys[batch], self.embedder.embed(texts[batch]))
 
     def _embed_facts(self, facts: Sequence[Fact]) -> None:
         if facts:
@@ -299,11 +308,27 @@ class Memory:
                 (to_iso(since), fact_id, before["id"]),
             )
 
-    def _fact_ids(self, item_ids: Sequence[str]) -> set[str]:
+    def unlearned(self, message_ids: Iterable[str]) -> list[Message]:
+        """Those of these messages that memory has not taken in (no vector yet)."""
+        found: list[Message] = []
+        for chunk in _chunks(sorted(message_ids)):
+            found += [
+                Message.from_row(r)
+                for r in self.db.query(
+                    "SELECT m.id, m.conversation_id, m.role, m.speaker, m.text, m.created_at,"
+                    " m.status, m.meta FROM messages m LEFT JOIN embeddings e"
+                    " ON e.item_id = m.id WHERE e.item_id IS NULL"
+                    f" AND m.id IN ({','.join('?' * len(chunk))})",
+                    tuple(chunk),
+                )
+            ]
+        return found
+
+    def fact_ids(self, item_ids: Iterable[str]) -> set[str]:
         """Which of these ids are facts (the rest are messages, or the profile)."""
         return {
             str(r["id"])
-            for chunk in _chunks(list(item_ids))
+            for chunk in _chunks(sorted(item_ids))
             for r in self.db.query(
                 f"SELECT id FROM facts WHERE id IN ({','.join('?' * len(chunk))})",
                 tuple(chunk),
@@ -371,6 +396,8 @@ class Memory:
         ``second_hop`` follows names in the best hits to what is said about them (for
         questions like "what city does my sister live in?"); it costs a few milliseconds.
         """
+        if not query.strip():
+            return []
         now = (now or self.clock()).astimezone()  # "yesterday" is the user's yesterday
         excluded = set(exclude)
         found = find_time_range(query, now)
@@ -491,7 +518,7 @@ class Memory:
     def _hits(self, item_ids: Sequence[str], scores: dict[str, float]) -> dict[str, Hit]:
         """Hits for many ids at once (three queries, not three per item)."""
         hits: dict[str, Hit] = {}
-        known_facts = self._fact_ids(item_ids)
+        known_facts = self.fact_ids(item_ids)
         fact_ids = [i for i in item_ids if i in known_facts]
         message_ids = [i for i in item_ids if i not in known_facts and i != PROFILE_ID]
         if PROFILE_ID in item_ids and (profile := self.profile_hit(scores.get(PROFILE_ID, 0))):
@@ -538,9 +565,15 @@ class Memory:
 
     # -- the core profile --------------------------------------------------------------
 
-    def consolidate(self, header: str = "") -> str:
-        """Rebuild the core profile from the current facts; returns its text."""
+    def consolidate(self, header: str | None = None) -> str:
+        """Rebuild the core profile from the current facts; returns its text.
+
+        ``header`` (who is talking, where they stand) is kept for later rebuilds, such as
+        after something is forgotten, that do not give one.
+        """
         with self._lock:
+            if header is None:
+                header = str((self.profile() or {}).get("header", ""))
             facts = self.facts()
             lines = [header.strip()] if header.strip() else []
             ranked = sorted(facts, key=lambda f: (-f.importance, f.valid_from))
@@ -551,6 +584,7 @@ class Memory:
                 PROFILE_KEY,
                 {
                     "text": text,
+                    "header": header,
                     "updated_at": to_iso(self.clock()),
                     "sources": sources,
                     "facts": [f.id for f in facts],
@@ -583,7 +617,7 @@ class Memory:
             self.index.remove([PROFILE_ID])
             report.profile_changed = True
             return report
-        if self._fact_ids([item_id]):
+        if self.fact_ids([item_id]):
             report.facts.append(item_id)
         else:
             if not self.db.query("SELECT 1 FROM messages WHERE id = ?", (item_id,)):
@@ -633,7 +667,7 @@ class Memory:
         if not text:
             raise ValueError("empty text")
         with self._lock:
-            is_fact = bool(self._fact_ids([item_id]))
+            is_fact = bool(self.fact_ids([item_id]))
             table, kind = ("facts", "fact") if is_fact else ("messages", "episode")
             column = "valid_from" if is_fact else "created_at"
             rows = self.db.query(f"SELECT {column} AS time FROM {table} WHERE id = ?", (item_id,))
@@ -654,7 +688,19 @@ class Memory:
                     )
                 ]
                 for fact_id in derived:
-                    self._forget(fact_id)
+                    others = self.db.query(
+                        "SELECT COUNT(*) AS n FROM fact_sources"
+                        " WHERE fact_id = ? AND message_id != ?",
+                        (fact_id, item_id),
+                    )[0]["n"]
+                    if others:  # other messages still say it: only this source goes
+                        with self.db.transaction() as conn:
+                            conn.execute(
+                                "DELETE FROM fact_sources WHERE fact_id = ? AND message_id = ?",
+                                (fact_id, item_id),
+                            )
+                    else:
+                        self._forget(fact_id)
                 changed.update(derived)
                 message = self.db.query(
                     "SELECT id, conversation_id, role, speaker, text, created_at, status, meta"
@@ -670,7 +716,10 @@ class Memory:
         """Drop quotes of forgotten items that later turns kept as what was recalled."""
         for item_id in gone:
             rows = self.db.query(
-                "SELECT id, meta FROM messages WHERE meta LIKE ?", (f'%"{item_id}"%',)
+                "SELECT id, meta FROM messages WHERE EXISTS (SELECT 1 FROM"
+                " json_each(messages.meta, '$.recalled') AS r"
+                " WHERE json_extract(r.value, '$.id') = ?)",
+                (item_id,),
             )
             for row in rows:
                 meta = json.loads(row["meta"])
@@ -688,7 +737,7 @@ class Memory:
         """Everything stored about one item (for `os1 memory show`)."""
         if item_id == PROFILE_ID:
             return dict(self.profile() or {}) or None
-        if self._fact_ids([item_id]):
+        if self.fact_ids([item_id]):
             fact = self.fact(item_id)
             if fact is None:
                 return None

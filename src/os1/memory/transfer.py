@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from os1.clock import from_iso, to_iso
+from os1.clock import to_iso
 from os1.errors import InputError
 from os1.memory.core import Memory
 from os1.store.conversations import Message, Role
@@ -40,11 +40,13 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             if len(raw) > MAX_LINE:
                 raise InputError(f"{where} is longer than {MAX_LINE:,} bytes.")
             try:
-                record = json.loads(raw.decode("utf-8"))
+                record = json.loads(raw.decode("utf-8-sig"))
             except UnicodeDecodeError as exc:
                 raise InputError(f"{where} is not UTF-8 text.") from exc
             except json.JSONDecodeError as exc:
                 raise InputError(f"{where} is not valid JSON: {exc.msg}.") from exc
+            except RecursionError as exc:
+                raise InputError(f"{where} is nested too deeply to be a message.") from exc
             if not isinstance(record, dict):
                 raise InputError(f"{where} must be a JSON object.")
             missing = [f for f in _FIELDS if not isinstance(record.get(f), str)]
@@ -55,10 +57,22 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 )
             if not record["id"].strip() or record["id"] == "profile":
                 raise InputError(f"{where}: id must be a non-empty string other than 'profile'.")
+            if any(ord(ch) < 32 for ch in record["id"]):
+                raise InputError(f"{where}: id contains control characters.")
+            for key in _FIELDS:
+                try:
+                    record[key].encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    raise InputError(f"{where}: {key} holds an unpaired surrogate.") from exc
             try:
-                record["time"] = from_iso(record["time"])
+                moment = datetime.fromisoformat(record["time"])
             except ValueError as exc:
                 raise InputError(f"{where}: time is not ISO 8601: {record['time']!r}.") from exc
+            # A time without a zone is the user's local time.
+            moment = moment if moment.tzinfo else moment.astimezone()
+            if not 1900 <= moment.year <= 2200:
+                raise InputError(f"{where}: time {record['time']!r} is out of range.")
+            record["time"] = moment
             yield number, record
 
 
@@ -74,6 +88,12 @@ def import_jsonl(
     records = [record for _, record in _records(path)]
     companions = _COMPANION_SPEAKERS | ({companion_name.lower()} if companion_name else set())
     db = memory.db
+    taken = memory.fact_ids({r["id"] for r in records})
+    if taken:
+        raise InputError(
+            f"{path}: ids already used by facts: {', '.join(sorted(taken)[:5])}.",
+            "Give those messages other ids.",
+        )
     added: list[Message] = []
     with db.transaction() as conn:
         for record in sorted(records, key=lambda r: r["time"]):
@@ -112,11 +132,14 @@ def import_jsonl(
                         meta={"imported": True},
                     )
                 )
+    # Also what an interrupted import stored but did not get to learn from.
+    unlearned = memory.unlearned({r["id"] for r in records} - {m.id for m in added})
+    to_learn = sorted(added + unlearned, key=lambda m: m.created_at)
     facts = 0
-    for start in range(0, len(added), 64):
-        facts += len(memory.learn(added[start : start + 64]))
+    for start in range(0, len(to_learn), 64):
+        facts += len(memory.learn(to_learn[start : start + 64]))
         if progress:
-            progress(min(start + 64, len(added)), len(added))
+            progress(min(start + 64, len(to_learn)), len(to_learn))
     return ImportReport(len(records), len(added), len(records) - len(added), facts)
 
 

@@ -132,7 +132,17 @@ class Conversations:
     def conversation_count(self) -> int:
         return int(self.db.query("SELECT COUNT(*) AS n FROM conversations")[0]["n"])
 
-    def last_message(self, role: Role | None = None) -> Message | None:
+    def last_message(self, role: Role | None = None, *, said_only: bool = False) -> Message | None:
+        """The latest message (of ``role``); with ``said_only``, not counting requests to
+        forget (so "forget that" twice reaches further back)."""
+        if said_only:
+            rows = self.db.query(
+                f"SELECT {_COLUMNS} FROM messages WHERE role = ?"
+                " AND json_extract(meta, '$.forget') IS NULL"
+                " ORDER BY created_at DESC, seq DESC LIMIT 1",
+                (role or "user",),
+            )
+            return Message.from_row(rows[0]) if rows else None
         if role is None:
             rows = self.db.query(
                 f"SELECT {_COLUMNS} FROM messages ORDER BY created_at DESC, seq DESC LIMIT 1"
@@ -143,6 +153,21 @@ class Conversations:
                 " ORDER BY created_at DESC, seq DESC LIMIT 1",
                 (role,),
             )
+        return Message.from_row(rows[0]) if rows else None
+
+    def reply_to(self, message: Message) -> Message | None:
+        """The companion's message that answered ``message``, if any."""
+        rows = self.db.query(
+            f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? AND role = 'companion'"
+            " AND (created_at > ? OR (created_at = ? AND seq > (SELECT seq FROM messages"
+            " WHERE id = ?))) ORDER BY created_at, seq LIMIT 1",
+            (
+                message.conversation_id,
+                to_iso(message.created_at),
+                to_iso(message.created_at),
+                message.id,
+            ),
+        )
         return Message.from_row(rows[0]) if rows else None
 
     def first_message_time(self) -> datetime | None:
