@@ -44,3 +44,9 @@ class LLMUnavailableError(OS1Error):
     """The language model server could not be reached or answered badly."""
 
     exit_code = 3
+
+
+class AudioError(OS1Error):
+    """Audio could not be read, played or recorded (bad file, no device)."""
+
+    exit_code = 2
