@@ -9,11 +9,10 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
@@ -35,27 +34,18 @@ from os1.config import (
 from os1.errors import InputError, OS1Error
 from os1.memory.core import Hit
 from os1.store.conversations import Conversations
+from os1.terminal import errors_as_messages as _errors_as_messages
+from os1.terminal import fail as _fail
+from os1.terminal import open_app as _open
+from os1.terminal import report as _report
+from os1.terminal import say as _say
+from os1.voice.command import talk
 
 _INTERRUPTED = " [interrupted]"
 _log = logging.getLogger(__name__)
 
 
 # -- terminal helpers ------------------------------------------------------------
-
-
-def _say(text: str = "", *, err: bool = False, nl: bool = True) -> None:
-    click.echo(text, err=err, nl=nl)
-
-
-def _report(error: OS1Error) -> None:
-    _say(f"Error: {error.message}", err=True)
-    if error.hint:
-        _say(error.hint, err=True)
-
-
-def _fail(error: OS1Error) -> NoReturn:
-    _report(error)
-    sys.exit(error.exit_code)
 
 
 def _read_line(prompt: str) -> str | None:
@@ -75,21 +65,6 @@ def _read_line(prompt: str) -> str | None:
 
 def _read_all_stdin() -> str:
     return sys.stdin.buffer.read().decode("utf-8", errors="surrogateescape")
-
-
-@contextmanager
-def _errors_as_messages() -> Iterator[None]:
-    try:
-        yield
-    except OS1Error as error:
-        _fail(error)
-
-
-def _open(ctx: click.Context) -> App:
-    options: dict[str, Any] = ctx.obj
-    app = App.open(options.get("home"), {"model": options.get("model")})
-    ctx.call_on_close(app.close)
-    return app
 
 
 # -- the command group -------------------------------------------------------------
@@ -727,6 +702,9 @@ def bench_memory(as_json: bool, no_scale: bool, episodes: int, facts: int) -> No
     with _errors_as_messages():
         report = run_memory_benchmark(scale=not no_scale, episodes=episodes, facts=facts)
     _say(json.dumps(report if as_json else report["summary"], indent=2))
+
+
+cli.add_command(talk)
 
 
 def main() -> None:

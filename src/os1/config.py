@@ -80,6 +80,48 @@ class ChatSettings(_Section):
     )
 
 
+class VoiceSettings(_Section):
+    voice: str = Field(
+        "",
+        description="Voice to speak with: empty = the one chosen at setup; female | male |"
+        " /path/to/piper-voice.onnx | kokoro:STYLE (see `os1 voices`).",
+    )
+    rate: float = Field(1.0, ge=0.5, le=2.0, description="Speaking rate (1.0 = the voice's own).")
+    pitch: float = Field(0.0, ge=-6.0, le=6.0, description="Pitch shift in semitones.")
+    mood_prosody: bool = Field(True, description="Let the companion's mood colour its voice.")
+    stt_model: str = Field(
+        "tiny.en",
+        description="Speech recognition: tiny.en (fastest) | base | /path/to/ctranslate2-whisper.",
+    )
+    threads: int = Field(2, ge=1, le=64, description="CPU threads for speech recognition.")
+    vad_threshold: float = Field(
+        0.5, ge=0.05, le=0.95, description="Speech probability that counts as speech."
+    )
+    end_of_turn_ms: int = Field(
+        240, ge=60, le=5000, description="Silence after a finished sentence before answering."
+    )
+    unfinished_ms: int = Field(
+        900, ge=100, le=10000, description="Silence after a clause that sounds unfinished."
+    )
+    hesitation_ms: int = Field(
+        1600, ge=100, le=20000, description='Silence after "and…", "um" or "so…".'
+    )
+    barge_in: bool = Field(True, description="Stop speaking when you talk over the companion.")
+    backchannels: str = Field(
+        "mm-hm, mhm, mm, uh-huh, yeah, yes, yep, right, okay, ok, sure, i see, wow, oh, ah",
+        description="Short words that do not interrupt the companion (comma-separated).",
+    )
+    backchannel_ms: int = Field(
+        700, ge=0, le=3000, description="Longest sound that may be a backchannel."
+    )
+    echo_gate: bool = Field(
+        True,
+        description="Ignore the companion's own voice coming back through the microphone.",
+    )
+    input_device: str = Field("", description="Microphone (name or number; empty = default).")
+    output_device: str = Field("", description="Speaker (name or number; empty = default).")
+
+
 class Settings(_Section):
     model: str = Field(
         "embedded",
@@ -91,6 +133,7 @@ class Settings(_Section):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
+    voice: VoiceSettings = Field(default_factory=VoiceSettings)
 
     @field_validator("model")
     @classmethod

@@ -111,7 +111,7 @@ class _RecordingLLM:
         self.inner.close()
 
 
-def _earlier_lines() -> list[tuple[str, str]]:
+def earlier_lines() -> list[tuple[str, str]]:
     """Earlier days: the scripted exchange above, then everyday chatter of a generated
     person from the memory evaluation set, so no line repeats (a base model copies
     repeated lines, and real conversations do not repeat)."""
@@ -123,14 +123,14 @@ def _earlier_lines() -> list[tuple[str, str]]:
     return list(_EARLIER) + chatter
 
 
-def _seed_history(db: Database, persona: Persona, context_tokens: int, count: Any) -> None:
+def seed_history(db: Database, persona: Persona, context_tokens: int, count: Any) -> None:
     """Add earlier days of conversation until the prompt holds ``context_tokens``."""
     conversations = Conversations(db)
     start = datetime.now(UTC) - timedelta(days=10)  # ~1,500 tokens span about 5 evenings
     conversation_id = conversations.start()
     moment = start
     index = 0
-    lines = _earlier_lines()
+    lines = earlier_lines()
     while True:
         role, text = lines[index % len(lines)]
         speaker = persona.user_name if role == "user" else persona.companion_name
@@ -205,7 +205,7 @@ def _one_conversation(
     save_persona(StateStore(db), persona)
     memory = Memory(db, default_embedder(), user_name=persona.user_name)
     companion = Companion(db, ours, persona, settings, clock=system_clock, memory=memory)
-    _seed_history(
+    seed_history(
         db,
         persona,
         context_tokens,

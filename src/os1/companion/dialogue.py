@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -339,6 +339,41 @@ class Companion:
             status=status,
         )
         turn.status = status
+
+    def settle_heard(self, turn: TurnResult, heard: str) -> None:
+        """Keep only what the user heard of a spoken reply they talked over.
+
+        Call it before ``learn``: memory then never holds words that were not said.
+        """
+        heard = heard.strip()
+        message = turn.reply_message
+        turn.status = "interrupted"
+        turn.reply = heard
+        if message is None:
+            if heard:
+                turn.reply_message = self.conversations.add(
+                    turn.conversation_id,
+                    "companion",
+                    self.persona.companion_name,
+                    heard,
+                    status="interrupted",
+                )
+            return
+        if not heard:
+            self.conversations.remove(message.id)
+            turn.reply_message = None
+            return
+        self.conversations.revise(message.id, heard, "interrupted")
+        turn.reply_message = replace(message, text=heard, status="interrupted")
+
+    def withdraw(self, turn: TurnResult) -> None:
+        """Take back a turn nobody heard (the user had not finished speaking after all).
+
+        Call it before ``learn``: memory never sees the half-sentence."""
+        if turn.reply_message is not None:
+            self.conversations.remove(turn.reply_message.id)
+            turn.reply_message = None
+        self.conversations.remove(turn.user_message.id)
 
     def respond(self, text: str, conversation_id: str | None = None) -> TurnResult:
         """Run a whole turn without streaming (tests, scripts)."""

@@ -107,6 +107,19 @@ class Conversations:
             )
         return message
 
+    def revise(self, message_id: str, text: str, status: Status) -> None:
+        """Change what a message says, before memory has learned from it (a spoken reply
+        cut short: only the words the user heard stay)."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE messages SET text = ?, status = ? WHERE id = ?", (text, status, message_id)
+            )
+
+    def remove(self, message_id: str) -> None:
+        """Delete a message memory has not learned from yet (a reply nobody heard)."""
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+
     def recent(self, limit: int) -> list[Message]:
         """The last ``limit`` messages across conversations, oldest first (by when they
         were said: an imported old transcript does not become the recent past)."""

@@ -1,0 +1,241 @@
+"""Voice benchmark: a spoken conversation on the embedded defaults, timed as a user feels it.
+
+Real recordings (``../shared/fixtures/speech`` in a checkout, or ``--speech DIR``) are
+fed as the microphone in real time; the companion answers on the embedded model and a
+shipped voice, into a speaker that plays in real time. Some turns are spoken over the
+companion's reply to time barge-in. Measured per turn, from the end of the user's speech
+(the last frame the voice activity detector heard as speech):
+
+- ``transcript_ms``: the final transcript is ready;
+- ``first_token_ms``: the model's first words;
+- ``voice_to_voice_ms``: the first sample of the reply is played;
+- ``barge_in_ms``: from the first frame of speech over the reply to playback stopped.
+
+Also: the speech recognisers' word error rate on the recordings' transcripts, and each
+voice's round trip (synthesised, then transcribed by Whisper base).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from os1.app import App
+from os1.bench.chat import seed_history
+from os1.companion.persona import Persona, save_persona
+from os1.errors import OS1Error
+from os1.store.state import StateStore
+from os1.voice.audio import read_wav
+from os1.voice.pipeline import VoiceParts, VoiceRun, load_parts
+from os1.voice.wer import word_error_rate
+
+ROUND_TRIP_SENTENCES = [
+    "Hi, I'm Samantha. It's really nice to meet you.",
+    "How did you sleep last night?",
+    "That sounds like a lovely walk by the river.",
+    "Your sister's birthday is on Saturday, the twelfth of March.",
+    "I can remind you to call Annie at seven tonight.",
+    "Take a deep breath. You've prepared well for this.",
+    "What would make today feel like a good day?",
+    "I'm so glad the review went fine!",
+    "Red lentils, cumin, and a squeeze of lemon at the end.",
+    "Good night. Talk to you tomorrow.",
+]
+BARGE_AFTER_S = 0.6  # how long into a reply the user starts talking over it
+
+
+def find_speech_dir(explicit: Path | None = None) -> Path:
+    if explicit is not None:
+        candidates = [explicit]
+    else:
+        root = Path(__file__).resolve().parents[3]
+        candidates = [root.parent / "shared" / "fixtures" / "speech", Path.cwd() / "speech"]
+    for candidate in candidates:
+        if (candidate / "transcripts.tsv").is_file():
+            return candidate
+    raise OS1Error(
+        "No recordings to benchmark with were found.",
+        "Pass a folder of WAVs with a transcripts.tsv (file, tab, text): --speech DIR",
+    )
+
+
+def _transcripts(speech_dir: Path) -> list[tuple[Path, str]]:
+    with (speech_dir / "transcripts.tsv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle, delimiter="\t"))
+    return [(speech_dir / name, text) for name, text in rows[1:] if name.endswith(".wav")]
+
+
+def _stats(values: Sequence[float | None]) -> dict[str, float | None]:
+    present = sorted(v for v in values if v is not None)
+    if not present:
+        return {"p50": None, "p95": None, "n": 0}
+    position = (len(present) - 1) * 0.95
+    low = int(position)
+    high = min(low + 1, len(present) - 1)
+    p95 = present[low] + (present[high] - present[low]) * (position - low)
+    return {"p50": round(statistics.median(present), 1), "p95": round(p95, 1), "n": len(present)}
+
+
+def stt_accuracy(speech_dir: Path, models_dir: Path) -> dict[str, Any]:
+    from os1.voice.stt import WhisperSTT
+
+    pairs = _transcripts(speech_dir)
+    report: dict[str, Any] = {}
+    for model in ("tiny.en", "base"):
+        stt = WhisperSTT(model, models_dir=models_dir)
+        stt.load()
+        refs, hyps, seconds, audio_s = [], [], 0.0, 0.0
+        for path, text in pairs:
+            audio = read_wav(path)
+            started = time.perf_counter()
+            hyps.append(stt.transcribe(audio))
+            seconds += time.perf_counter() - started
+            audio_s += audio.size / 16000
+            refs.append(text)
+        report[model] = {
+            "wer": round(word_error_rate(" ".join(refs), " ".join(hyps)), 4),
+            "real_time_factor": round(seconds / audio_s, 3),
+            "files": len(pairs),
+        }
+    return report
+
+
+def voice_round_trip(spec: str, models_dir: Path, judge: Any) -> dict[str, Any]:
+    from os1.voice.voices import load_voice
+
+    voice = load_voice(spec, models_dir)
+    for _ in voice.synthesize("Hello."):
+        pass
+    from os1.voice.audio import resample
+
+    firsts: list[float] = []
+    refs: list[str] = []
+    hyps: list[str] = []
+    for sentence in ROUND_TRIP_SENTENCES:
+        started = time.perf_counter()
+        chunks: list[np.ndarray] = []
+        for chunk in voice.synthesize(sentence):
+            if not chunks:
+                firsts.append((time.perf_counter() - started) * 1000)
+            chunks.append(chunk)
+        audio = resample(np.concatenate(chunks), voice.sample_rate, 16000)
+        refs.append(sentence)
+        hyps.append(judge.transcribe(audio))
+    return {
+        "voice": voice.name,
+        "round_trip_wer": round(word_error_rate(" ".join(refs), " ".join(hyps)), 4),
+        "first_audio_ms": _stats(firsts),
+        "misheard": [h for r, h in zip(refs, hyps, strict=True) if word_error_rate(r, h) > 0],
+    }
+
+
+def _set_up_companion(home: Path, voice: str) -> App:
+    app = App.open(home, {"model": "embedded"})
+    persona = Persona(
+        companion_name="Samantha" if voice == "female" else "Theo",
+        name_reason="it sounds like someone who listens",
+        voice="male" if voice == "male" else "female",
+        user_name="Alex",
+        traits=("warm", "curious", "honest", "a little playful", "easygoing"),
+        answers={"help": "my days and someone to talk to", "social": "a bit of both"},
+    )
+    save_persona(StateStore(app.db), persona)
+    companion = app.companion()
+    seed_history(
+        app.db,
+        persona,
+        1500,
+        lambda: companion.llm.count_tokens(companion.build_prompt()) or 0,
+    )
+    app.memory.index_pending()
+    companion.consolidate()
+    return app
+
+
+def conversation(
+    voice: str, speech_dir: Path, models_dir: Path, *, barge_every: int = 2
+) -> dict[str, Any]:
+    """Hold a spoken conversation; every ``barge_every``-th turn after the first two
+    starts while the companion is still speaking."""
+    clips = [path for path, _ in _transcripts(speech_dir)]
+    plan = clips + clips[:4]  # enough turns for percentiles, some over a reply
+    with tempfile.TemporaryDirectory(prefix="os1-bench-voice-") as tmp:
+        app = _set_up_companion(Path(tmp) / "home", voice)
+        try:
+            companion = app.companion()
+            settings = app.settings.voice.model_copy(update={"voice": voice})
+            parts: VoiceParts = load_parts(settings, voice, models_dir, quiet=True)
+            run = VoiceRun(companion, settings, models_dir)
+            run.use_files(plan, Path(tmp) / "out")
+            barging = [n >= 2 and n % barge_every == 0 for n in range(len(plan))]
+
+            async def cue(number: int) -> None:
+                session = run.session
+                assert session is not None
+                if not barging[number]:
+                    await session.wait_idle(0.8)
+                    return
+                playback = session.playback
+                while not (playback.busy and playback.first_sample_at is not None):  # noqa: ASYNC110
+                    await asyncio.sleep(0.005)
+                await asyncio.sleep(BARGE_AFTER_S)
+
+            report = asyncio.run(run.converse(parts, cue=cue))
+        finally:
+            app.close()
+    turns = report["turns"]
+    return {
+        "voice": report["voice"],
+        "stt": report["stt"],
+        "turns": turns,
+        "transcript_ms": _stats([t["speech_end_to_transcript_ms"] for t in turns]),
+        "first_token_ms": _stats([t["speech_end_to_first_token_ms"] for t in turns]),
+        "voice_to_voice_ms": _stats([t["speech_end_to_first_audio_ms"] for t in turns]),
+        "barge_in_ms": _stats([t["barge_in_ms"] for t in turns]),
+    }
+
+
+def run_voice_benchmark(
+    *, voices: tuple[str, ...] = ("female", "male"), speech_dir: Path | None = None
+) -> dict[str, Any]:
+    from os1.config import load_settings
+    from os1.voice.stt import WhisperSTT
+
+    speech = find_speech_dir(speech_dir)
+    settings = load_settings(Path(tempfile.gettempdir()), {}, environ={})
+    models_dir = settings.models_path()
+    judge = WhisperSTT("base", models_dir=models_dir)
+    judge.load()
+    report: dict[str, Any] = {
+        "bars": {
+            "voice_to_voice_p50_ms": 800,
+            "voice_to_voice_p95_ms": 1200,
+            "barge_in_p95_ms": 150,
+            "stt_wer": 0.10,
+            "voice_round_trip_wer": 0.10,
+        },
+        "speech_dir": str(speech),
+        "stt": stt_accuracy(speech, models_dir),
+        "voices": {spec: voice_round_trip(spec, models_dir, judge) for spec in voices},
+        "conversations": {spec: conversation(spec, speech, models_dir) for spec in voices},
+    }
+    report["summary"] = {
+        "stt_wer": {m: r["wer"] for m, r in report["stt"].items()},
+        "voice_round_trip_wer": {v: r["round_trip_wer"] for v, r in report["voices"].items()},
+        **{
+            spec: {
+                key: conv[key]
+                for key in ("transcript_ms", "first_token_ms", "voice_to_voice_ms", "barge_in_ms")
+            }
+            for spec, conv in report["conversations"].items()
+        },
+    }
+    return report

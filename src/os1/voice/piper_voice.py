@@ -1,0 +1,168 @@
+"""Piper voices: small VITS models that speak about twenty times faster than real time.
+
+A sentence is synthesised as soon as the one before it has been handed out, so the first
+audio is ready after one short model run and closing the iterator (barge-in) stops the
+work between sentences. Piper bundles espeak-ng; this module also owns the one lock that
+every user of that espeak-ng in the process shares (the Kokoro voice is fed by it too),
+because espeak-ng keeps process-global state.
+
+Pitch is changed by resampling: audio played ``p`` times faster sounds ``p`` times higher
+and lasts ``1/p`` as long, so the model is first asked for speech ``p`` times longer than
+the requested rate calls for. The two cancel out and the rate stays what was asked.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+import soxr
+from piper import PiperConfig, SynthesisConfig, espeakbridge
+from piper import PiperVoice as _PiperModel
+from piper.phonemize_espeak import ESPEAK_DATA_DIR
+
+from os1.errors import ModelError
+from os1.voice.base import Prosody, Samples
+from os1.voice.voices import NEUTRAL, clamp_prosody, duration_factor
+
+DEFAULT_THREADS = 2
+"""Measured on two cores: two threads halve the time to the first audio of a sentence
+(about 0.2 s instead of 0.4 s for a 70-character sentence)."""
+
+_VOLUME = 0.9  # peak of each normalised sentence: headroom for the pitch resampler
+
+ESPEAK_LOCK = threading.Lock()
+"""Held around every call into the espeak-ng that Piper bundles."""
+_espeak_ready = False
+
+
+def shift_pitch(audio: Samples, pitch: float, sample_rate: int) -> Samples:
+    """``audio`` played ``pitch`` times faster (higher and shorter), at the same sample rate.
+
+    Resampling from ``sample_rate * pitch`` down to ``sample_rate`` keeps 1/pitch of the
+    samples, which is what playing the original ``pitch`` times faster sounds like.
+    """
+    if pitch == 1.0 or audio.size == 0:
+        return audio
+    shifted = soxr.resample(audio, sample_rate * pitch, sample_rate, quality="HQ")
+    return np.asarray(shifted, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One clause as espeak-ng reads it: IPA phonemes with stress marks, the punctuation
+    that ended it ("" when none did) and whether it ends a sentence."""
+
+    phonemes: str
+    terminator: str
+    ends_sentence: bool
+
+
+def espeak_clauses(text: str, language: str = "en-us") -> list[Clause]:
+    """``text`` as espeak-ng's IPA clauses, through the shared lock."""
+    global _espeak_ready
+    with ESPEAK_LOCK:
+        if not _espeak_ready:
+            espeakbridge.initialize(str(ESPEAK_DATA_DIR))
+            _espeak_ready = True
+        espeakbridge.set_voice(language)
+        found = espeakbridge.get_phonemes(text)
+    return [Clause(p, t, end) for p, t, end in found]
+
+
+def session_options(threads: int) -> onnxruntime.SessionOptions:
+    """ONNX Runtime options that use at most ``threads`` cores for one model run."""
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, not {threads}.")
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    return options
+
+
+class PiperVoice:
+    """A Piper ``.onnx`` voice with its ``.onnx.json`` config, loaded once.
+
+    Implements ``TextToSpeech``: ``synthesize`` yields one chunk per sentence.
+    """
+
+    def __init__(
+        self,
+        model_path: Path | str,
+        config_path: Path | str | None = None,
+        *,
+        threads: int = DEFAULT_THREADS,
+        name: str | None = None,
+    ) -> None:
+        model = Path(model_path)
+        config = Path(config_path) if config_path else model.with_name(model.name + ".json")
+        if not model.is_file():
+            raise ModelError(
+                f"The Piper voice {model} does not exist.",
+                "Give the path of a Piper .onnx voice, with its .onnx.json beside it.",
+            )
+        if not config.is_file():
+            raise ModelError(
+                f"The Piper voice {model.name} has no config at {config}.",
+                "Put the voice's .onnx.json file beside it (a Kokoro model is given as "
+                "kokoro:MODEL.onnx:VOICES.npz:STYLE).",
+            )
+        try:
+            piper_config = PiperConfig.from_dict(json.loads(config.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError) as exc:
+            raise ModelError(
+                f"The Piper voice config {config} cannot be read ({exc}).",
+                "Reinstall the voice, or give the .onnx.json that came with it.",
+            ) from exc
+        try:
+            session = onnxruntime.InferenceSession(
+                str(model),
+                sess_options=session_options(threads),
+                providers=["CPUExecutionProvider"],
+            )
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ModelError(
+                f"The Piper voice {model} cannot be loaded ({exc}).",
+                "Check that the file is a complete Piper .onnx voice; reinstall it if not.",
+            ) from exc
+        self._model = _PiperModel(session=session, config=piper_config)
+        self._length_scale = piper_config.length_scale
+        self.name = name or f"piper:{model.stem}"
+        self.sample_rate = piper_config.sample_rate
+
+    def synthesize(self, text: str, prosody: Prosody = NEUTRAL) -> Iterator[Samples]:
+        """Audio for ``text``, one chunk per sentence; closing the iterator stops the work."""
+        prosody = clamp_prosody(prosody)
+        if not text.strip():
+            return iter(())
+        with ESPEAK_LOCK:
+            sentences = self._model.phonemize(text)
+        config = SynthesisConfig(length_scale=self._length_scale * duration_factor(prosody))
+        return self._sentences(sentences, config, prosody.pitch)
+
+    def _sentences(
+        self, sentences: list[list[str]], config: SynthesisConfig, pitch: float
+    ) -> Iterator[Samples]:
+        for phonemes in sentences:
+            if not phonemes:
+                continue
+            ids = self._model.phonemes_to_ids(phonemes)
+            raw = self._model.phoneme_ids_to_audio(ids, config)
+            audio = raw[0] if isinstance(raw, tuple) else raw
+            yield shift_pitch(_normalised(audio, _VOLUME), pitch, self.sample_rate)
+
+
+def _normalised(audio: object, peak: float) -> Samples:
+    """Mono float32 scaled so its loudest sample is ``peak``: Piper's raw level varies a
+    lot from sentence to sentence."""
+    samples = np.asarray(audio, dtype=np.float32).reshape(-1)
+    top = float(np.max(np.abs(samples))) if samples.size else 0.0
+    if top < 1e-8:
+        return np.zeros_like(samples)
+    return np.asarray(samples * (peak / top), dtype=np.float32)

@@ -1,0 +1,149 @@
+"""The companion's spoken reply: think, say, and know what was heard.
+
+Two worker threads overlap the work. The writer streams the reply from the companion
+and cuts it into speakable pieces; the voice thread synthesises each piece and queues
+its audio, so the first clause plays while the model is still writing the rest.
+Cancelling (barge-in) stops both at their next step; the caller then keeps only what
+the user heard (``Companion.settle_heard``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from os1.companion.dialogue import Companion, TurnResult
+from os1.errors import OS1Error
+from os1.voice.base import Prosody, TextToSpeech
+from os1.voice.chunker import SentenceChunker
+from os1.voice.playback import Playback
+
+_log = logging.getLogger(__name__)
+
+APOLOGY = "Sorry, I lost my train of thought. Could you say that again?"
+_END = None
+
+
+@dataclass(frozen=True)
+class ReplyListener:
+    """Callbacks from the worker threads (they must be thread-safe)."""
+
+    on_text: Callable[[str], None] = lambda text: None
+    on_error: Callable[[OS1Error | Exception], None] = lambda error: None
+
+
+class SpokenReply:
+    def __init__(
+        self,
+        companion: Companion,
+        tts: TextToSpeech,
+        playback: Playback,
+        prosody: Prosody,
+        listener: ReplyListener | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.companion = companion
+        self.tts = tts
+        self.playback = playback
+        self.prosody = prosody
+        self.listener = listener or ReplyListener()
+        self.clock = clock
+        self.turn: TurnResult | None = None
+        self.first_token_at: float | None = None
+        self.error: Exception | None = None
+        self._cancel = threading.Event()
+        self._pieces: queue.Queue[str | None] = queue.Queue()
+        self._writer = threading.Thread(target=self._write, name="os1-reply-writer", daemon=True)
+        self._voice = threading.Thread(target=self._speak, name="os1-reply-voice", daemon=True)
+        self._user_text = ""
+        self._conversation_id: str | None = None
+
+    def start(self, user_text: str, conversation_id: str | None, *, held: bool = False) -> None:
+        """Begin the reply; a ``held`` one is prepared but silent until the playback is
+        released (the session is not yet sure the user has finished)."""
+        self._user_text = user_text
+        self._conversation_id = conversation_id
+        self.playback.begin_reply(held=held)
+        self._writer.start()
+        self._voice.start()
+
+    def cancel(self) -> None:
+        """Stop writing and synthesising (audio already queued is the caller's to clear)."""
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._writer.join(timeout)
+        self._voice.join(timeout)
+
+    @property
+    def written(self) -> bool:
+        """The writer and the voice have finished: all the audio there will be is queued."""
+        return not self._writer.is_alive() and not self._voice.is_alive()
+
+    # -- the writer ---------------------------------------------------------------
+
+    def _write(self) -> None:
+        chunker = SentenceChunker()
+        spoke = False
+        try:
+            self.turn = self.companion.start_turn(self._user_text, self._conversation_id)
+            stream = self.companion.stream(self.turn)
+            try:
+                for text in stream:
+                    if self._cancel.is_set():
+                        break
+                    if self.first_token_at is None:
+                        self.first_token_at = self.clock()
+                    self.listener.on_text(text)
+                    for piece in chunker.feed(text):
+                        self._pieces.put(piece)
+                        spoke = True
+            finally:
+                stream.close()  # stores what was written (settle_heard trims it later)
+            if not self._cancel.is_set():
+                for piece in chunker.finish():
+                    self._pieces.put(piece)
+                    spoke = True
+        except Exception as error:  # the model failed: say something short, never go silent
+            _log.warning("the reply failed", exc_info=True)
+            self.error = error
+            self.listener.on_error(error)
+            if not spoke and not self._cancel.is_set():
+                self._pieces.put(APOLOGY)
+        finally:
+            self._pieces.put(_END)
+
+    # -- the voice ----------------------------------------------------------------
+
+    def _speak(self) -> None:
+        while True:
+            piece = self._pieces.get()
+            if piece is _END or self._cancel.is_set():
+                return
+            number = self.playback.add_piece(piece)
+            audio = self.tts.synthesize(piece, self.prosody)
+            try:
+                for samples in audio:
+                    if self._cancel.is_set():
+                        return
+                    self.playback.play(number, samples)
+            except Exception as error:
+                _log.warning("the voice failed on %r", piece, exc_info=True)
+                self.error = self.error or error
+                self.listener.on_error(error)
+            finally:
+                self.playback.piece_done(number)
+                close = getattr(audio, "close", None)
+                if close is not None:
+                    with contextlib.suppress(Exception):
+                        close()

@@ -1,0 +1,456 @@
+"""A voice conversation: listen, decide when the user is done, answer aloud, and yield
+the floor the moment the user talks over the companion.
+
+Everything runs on one asyncio loop fed by the microphone; the heavy work (speech
+recognition, the model, the voice) runs in threads, so listening never stops. The voice
+activity detector judges every 32 ms frame, which is what makes barge-in fast.
+
+Answering is speculative: as soon as a pause has been transcribed, the reply is started
+but held silent. If the pause turns out to be the end of the turn, the reply is already
+under way and is released; if the user goes on speaking, it is withdrawn unheard (and
+removed from the conversation), and a new one starts from the longer sentence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from os1.companion.dialogue import Companion
+from os1.companion.recall import forget_command
+from os1.config import VoiceSettings
+from os1.voice.base import Prosody, SpeechToText, TextToSpeech, VoiceActivityDetector
+from os1.voice.echo import EchoGate
+from os1.voice.endpoint import EndpointPolicy, is_backchannel, parse_backchannels
+from os1.voice.events import (
+    Event,
+    Interrupt,
+    ReplyText,
+    SpeechEnded,
+    SpeechStarted,
+    Transcript,
+    TurnDone,
+)
+from os1.voice.io import Microphone, Speaker
+from os1.voice.listener import Listener
+from os1.voice.reply import ReplyListener, SpokenReply
+
+_log = logging.getLogger(__name__)
+_POLL_S = 0.01
+
+
+@dataclass
+class _Turn:
+    """One exchange: the user's words (as they are transcribed) and the reply to them."""
+
+    index: int
+    segments: list[asyncio.Task[str]] = field(default_factory=list)
+    user_text: str = ""
+    speech_end_at: float | None = None
+    transcript_at: float | None = None
+    reply: SpokenReply | None = None
+    reply_to: str = ""  # the words the reply answers
+    confirmed: bool = False  # the user has finished: the reply may be heard
+    barge_in_ms: float | None = None
+    first_audio_at: float | None = None
+
+    def text(self) -> str:
+        parts = [task.result().strip() for task in self.segments if task.done()]
+        return " ".join(part for part in parts if part)
+
+
+@dataclass
+class _Barge:
+    """Speech over the companion's reply, not yet known to be more than "mm-hm"."""
+
+    onset_at: float
+    stopped_at: float
+    confirm: asyncio.TimerHandle | None = None
+
+
+class VoiceSession:
+    def __init__(
+        self,
+        companion: Companion,
+        *,
+        stt: SpeechToText,
+        vad: VoiceActivityDetector,
+        tts: TextToSpeech,
+        microphone: Microphone,
+        speaker: Speaker,
+        settings: VoiceSettings,
+        prosody: Callable[[], Prosody] = Prosody,
+        observe: Callable[[Event], None] | None = None,
+        conversation_id: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.companion = companion
+        self.stt = stt
+        self.tts = tts
+        self.microphone = microphone
+        self.speaker = speaker
+        self.playback = speaker.playback
+        self.settings = settings
+        self.prosody = prosody
+        self.observe = observe or (lambda event: None)
+        self.conversation_id = conversation_id
+        self.clock = clock
+        self.listener = Listener(
+            vad,
+            threshold=settings.vad_threshold,
+            echo_gate=EchoGate() if settings.echo_gate else None,
+        )
+        self.policy = EndpointPolicy(
+            settings.end_of_turn_ms, settings.unfinished_ms, settings.hesitation_ms
+        )
+        self.backchannels = parse_backchannels(settings.backchannels)
+        self.turns: list[TurnDone] = []
+        self._stt_pool = ThreadPoolExecutor(1, thread_name_prefix="os1-stt")
+        self._background = ThreadPoolExecutor(1, thread_name_prefix="os1-voice-bg")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._turn = _Turn(index=0)  # the user's turn in progress
+        self._replying: _Turn | None = None  # the turn whose reply may be heard now
+        self._barge: _Barge | None = None
+        self._endpoint: asyncio.TimerHandle | None = None
+        self._withdrawing: asyncio.Task[None] | None = None
+        self._ignoring = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._count = 0
+        self._last_reply = ""
+
+    # -- running --------------------------------------------------------------------
+
+    async def run(self) -> list[TurnDone]:
+        """Converse until the microphone ends (or the task is cancelled)."""
+        self._loop = asyncio.get_running_loop()
+        await self.speaker.start()
+        self._in_background(self.companion.warm_up)
+        try:
+            async for chunk in self.microphone.chunks():
+                for event in self.listener.feed(chunk, self.playback.level):
+                    self._on_detected(event)
+            for event in self.listener.flush(self.clock()):
+                self._on_detected(event)
+            await self.wait_idle()
+        finally:
+            await self._shutdown()
+        return self.turns
+
+    def busy(self) -> bool:
+        """Something is under way: the user speaking, a turn being decided, a reply."""
+        return (
+            self.listener.in_speech
+            or bool(self._turn.segments)
+            or self._replying is not None
+            or self._barge is not None
+            or self.playback.busy
+        )
+
+    async def wait_idle(self, quiet_s: float = 0.0) -> None:
+        """Return once nothing has been under way for ``quiet_s`` seconds."""
+        since: float | None = None
+        while True:
+            if self.busy():
+                since = None
+            elif since is None:
+                since = self.clock()
+            if since is not None and self.clock() - since >= quiet_s:
+                return
+            await asyncio.sleep(_POLL_S)
+
+    async def _shutdown(self) -> None:
+        if self._endpoint is not None:
+            self._endpoint.cancel()
+        if self._turn.reply is not None:
+            self._withdraw(self._turn)
+        if self._replying is not None:
+            # Leaving mid-reply (Ctrl-C): keep what was heard, as if talked over.
+            self._interrupt(
+                _Barge(onset_at=self.clock(), stopped_at=self.playback.pause()), by_user=False
+            )
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.speaker.close()
+        self._stt_pool.shutdown(wait=True)
+        self._background.shutdown(wait=True)
+
+    # -- what the listener hears ----------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        try:
+            self.observe(event)
+        except Exception:
+            _log.warning("a voice observer failed", exc_info=True)
+
+    def _on_detected(self, event: SpeechStarted | SpeechEnded) -> None:
+        self._emit(event)
+        if isinstance(event, SpeechStarted):
+            self._on_speech_started(event)
+        else:
+            self._on_speech_ended(event)
+
+    def _on_speech_started(self, event: SpeechStarted) -> None:
+        if self._endpoint is not None:  # the user is not done after all
+            self._endpoint.cancel()
+            self._endpoint = None
+        if self._turn.reply is not None:
+            self._withdraw(self._turn)  # nobody heard it: answer the whole thought later
+        if self._replying is None or self._barge is not None:
+            return
+        if not self.settings.barge_in:
+            self._ignoring = True  # talking over the companion is not taken as a turn
+            return
+        barge = _Barge(onset_at=event.at, stopped_at=self.playback.pause())
+        self._barge = barge
+        assert self._loop is not None
+        wait = max(0.0, event.at + self.settings.backchannel_ms / 1000 - self.clock())
+        barge.confirm = self._loop.call_later(wait, self._confirm_if_still_speaking, barge)
+
+    def _confirm_if_still_speaking(self, barge: _Barge) -> None:
+        barge.confirm = None
+        if self._barge is barge and self.listener.in_speech:
+            self._interrupt(barge)  # too long to be "mm-hm": the user has the floor
+
+    def _on_speech_ended(self, event: SpeechEnded) -> None:
+        if self._ignoring:
+            self._ignoring = event.continues
+            return
+        task = self._transcribe(event)
+        self._turn.segments.append(task)
+        barge = self._barge
+        if barge is not None and barge.confirm is not None:
+            # Ended within the backchannel window: "mm-hm", or the start of a turn?
+            self._track(self._judge_backchannel(barge, event, task))
+            return
+        self._turn.speech_end_at = event.at
+        self._track(self._after_transcript(event))
+
+    def _transcribe(self, event: SpeechEnded) -> asyncio.Task[str]:
+        assert self._loop is not None
+        future = self._loop.run_in_executor(
+            self._stt_pool, self.stt.transcribe, event.audio, self._last_reply
+        )
+
+        async def transcript() -> str:
+            try:
+                return await future
+            except Exception:
+                _log.warning("speech recognition failed", exc_info=True)
+                return ""
+
+        return asyncio.ensure_future(transcript())
+
+    async def _judge_backchannel(
+        self, barge: _Barge, event: SpeechEnded, task: asyncio.Task[str]
+    ) -> None:
+        text = await task
+        if self._barge is barge:
+            short = (event.at - barge.onset_at) * 1000 <= self.settings.backchannel_ms
+            if short and is_backchannel(text, self.backchannels):
+                if barge.confirm is not None:
+                    barge.confirm.cancel()
+                self._barge = None
+                if task in self._turn.segments:
+                    self._turn.segments.remove(task)
+                self.playback.resume()
+                heard = self.playback.heard_text()
+                self._emit(Interrupt(barge.onset_at, barge.stopped_at, heard, resumed=True))
+                return
+            self._interrupt(barge)
+        # What they said is the start of their turn.
+        self._turn.speech_end_at = event.at
+        await self._after_transcript(event)
+
+    def _interrupt(self, barge: _Barge, *, by_user: bool = True) -> None:
+        """The user has the floor: stop the reply, keep what they heard."""
+        if barge.confirm is not None:
+            barge.confirm.cancel()
+            barge.confirm = None
+        if self._barge is barge:
+            self._barge = None
+        turn = self._replying
+        self._replying = None
+        if turn is None or turn.reply is None:
+            return
+        reply = turn.reply
+        reply.cancel()
+        heard = self.playback.heard_text()
+        turn.first_audio_at = self.playback.first_sample_at if heard else None
+        self.playback.clear()
+        if by_user:
+            turn.barge_in_ms = (barge.stopped_at - barge.onset_at) * 1000
+        self._emit(Interrupt(barge.onset_at, barge.stopped_at, heard))
+        self._track(self._settle(turn, heard, "interrupted"))
+
+    # -- deciding the turn is over ----------------------------------------------------
+
+    async def _after_transcript(self, event: SpeechEnded) -> None:
+        turn = self._turn
+        await asyncio.gather(*turn.segments)
+        if turn is not self._turn or self.listener.in_speech:
+            return  # more is coming; the last stretch decides
+        if any(not task.done() for task in turn.segments):
+            return
+        turn.transcript_at = self.clock()
+        text = turn.text()
+        if text:
+            self._emit(Transcript(text, final=False, at=self.clock()))
+        if event.continues:
+            return
+        deadline = event.at + self.policy.pause_ms(text) / 1000
+        if text and turn.reply is None and self._replying is None and not forget_command(text):
+            self._start_reply(turn, text, held=True)  # speculatively, unheard for now
+        if self._endpoint is not None:
+            self._endpoint.cancel()
+        assert self._loop is not None
+        self._endpoint = self._loop.call_later(max(0.0, deadline - self.clock()), self._end_of_turn)
+
+    def _end_of_turn(self) -> None:
+        self._endpoint = None
+        if self.listener.in_speech:
+            return
+        turn = self._turn
+        text = turn.text()
+        self._count += 1
+        self._turn = _Turn(index=self._count)
+        if not text:
+            if turn.reply is not None:
+                self._withdraw(turn)
+            return  # a cough, a door, noise: nothing to answer
+        turn.user_text = text
+        self._emit(Transcript(text, final=True, at=self.clock()))
+        if self._replying is not None:  # cannot normally happen: the floor is the user's
+            self._interrupt(_Barge(self.clock(), self.playback.pause()), by_user=False)
+        if turn.reply is not None and turn.reply_to != text:
+            self._withdraw(turn)
+        if turn.reply is None:
+            self._start_reply(turn, text, held=False)
+        turn.confirmed = True
+        self._replying = turn
+        self.playback.release()
+
+    # -- answering ------------------------------------------------------------------------
+
+    def _start_reply(self, turn: _Turn, text: str, *, held: bool) -> None:
+        assert self._loop is not None
+        loop = self._loop
+
+        def on_text(chunk: str) -> None:
+            if turn.confirmed:
+                loop.call_soon_threadsafe(self._emit, ReplyText(chunk, self.clock()))
+
+        reply = SpokenReply(
+            self.companion,
+            self.tts,
+            self.playback,
+            self.prosody(),
+            ReplyListener(on_text=on_text),
+            clock=self.clock,
+        )
+        turn.reply = reply
+        turn.reply_to = text
+        withdrawing = self._withdrawing
+
+        async def begin() -> None:
+            if withdrawing is not None:
+                await withdrawing  # the prompt must not show the withdrawn half-sentence
+            if not reply.cancelled:
+                reply.start(text, self.conversation_id, held=held)
+                await self._follow(turn, reply)
+
+        self._track(begin())
+
+    def _withdraw(self, turn: _Turn) -> None:
+        """Take back a reply the user never heard (they were still speaking)."""
+        reply = turn.reply
+        if reply is None:
+            return
+        turn.reply = None
+        reply.cancel()
+        self.playback.clear()
+        previous = self._withdrawing
+
+        async def take_back() -> None:
+            if previous is not None:
+                await previous
+            await asyncio.to_thread(reply.join)
+            if reply.turn is not None:
+                self.companion.withdraw(reply.turn)
+
+        task = asyncio.ensure_future(take_back())
+        self._withdrawing = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _follow(self, turn: _Turn, reply: SpokenReply) -> None:
+        """Wait for the reply to be said in full (unless interrupted), then close the turn."""
+        # The speaker drains in its own thread; a 10 ms poll costs less than waking the
+        # loop from its callback on every block.
+        while not reply.cancelled and not (  # noqa: ASYNC110
+            turn.confirmed and reply.written and not self.playback.busy
+        ):
+            await asyncio.sleep(_POLL_S)
+        if reply.cancelled or self._replying is not turn:
+            return
+        turn.first_audio_at = self.playback.first_sample_at
+        self._replying = None
+        await self._settle(turn, None, "failed" if reply.error else "complete")
+
+    async def _settle(self, turn: _Turn, heard: str | None, status: str) -> None:
+        reply = turn.reply
+        assert reply is not None
+        await asyncio.to_thread(reply.join)
+        result = reply.turn
+        if result is not None:
+            self.conversation_id = result.conversation_id
+            if heard is not None:
+                self.companion.settle_heard(result, heard)
+            self._in_background(lambda: self.companion.learn(result))
+            self._in_background(self.companion.warm_up)
+        said = heard if heard is not None else (result.reply if result else "")
+        self._last_reply = said
+        end = turn.speech_end_at
+
+        def since_end(at: float | None) -> float | None:
+            return None if at is None or end is None else round((at - end) * 1000, 1)
+
+        done = TurnDone(
+            index=turn.index,
+            user_text=turn.user_text,
+            reply=said,
+            status=status,
+            speech_end_to_transcript_ms=since_end(turn.transcript_at),
+            speech_end_to_first_token_ms=since_end(reply.first_token_at),
+            speech_end_to_first_audio_ms=since_end(turn.first_audio_at),
+            barge_in_ms=None if turn.barge_in_ms is None else round(turn.barge_in_ms, 1),
+            error=str(reply.error) if reply.error else None,
+        )
+        self.turns.append(done)
+        self._emit(done)
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _track(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
+
+    def _in_background(self, work: Callable[[], object]) -> None:
+        def run() -> None:
+            try:
+                work()
+            except Exception:
+                _log.warning("background work failed", exc_info=True)
+
+        self._background.submit(run)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _log.error("a voice task failed", exc_info=task.exception())

@@ -1,0 +1,207 @@
+"""The whole voice turn with fakes: files as the microphone, a real-time speaker, a fake
+recogniser, voice and model, so the session's decisions can be checked exactly."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+from os1.voice.tts_fake import FakeTTS
+
+from os1.app import App
+from os1.config import VoiceSettings
+from os1.errors import LLMUnavailableError
+from os1.llm.fake import FakeLLM
+from os1.store.conversations import Conversations
+from os1.voice.base import MIC_RATE
+from os1.voice.events import Event, Interrupt, TurnDone
+from os1.voice.io import FileMicrophone, FileSpeaker
+from os1.voice.reply import APOLOGY
+from os1.voice.session import VoiceSession
+from os1.voice.stt import FakeSTT
+from os1.voice.vad import EnergyVAD
+
+LONG_REPLY = (
+    "Once there was a lighthouse keeper who loved storms. Every night she climbed the"
+    " stairs with a lamp and a book of poems."
+)
+
+
+def _tone(seconds: float) -> np.ndarray:
+    t = np.arange(int(seconds * MIC_RATE)) / MIC_RATE
+    return (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+
+
+def _run(
+    app: App,
+    clips: list[np.ndarray],
+    stt: FakeSTT,
+    *,
+    cue_after_audio_s: float | None = None,
+    settings: VoiceSettings | None = None,
+    out_dir: Path | None = None,
+) -> tuple[list[TurnDone], list[Event], VoiceSession]:
+    events: list[Event] = []
+    tts = FakeTTS(sample_rate=16_000)
+    speaker = FileSpeaker(tts.sample_rate, out_dir)
+    session_box: list[VoiceSession] = []
+
+    async def cue(number: int) -> None:
+        session = session_box[0]
+        if number == 0 or cue_after_audio_s is None:
+            await session.wait_idle(0.3)
+            return
+        while speaker.playback.first_sample_at is None or not speaker.playback.busy:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(cue_after_audio_s)
+
+    microphone = FileMicrophone(clips, cue=cue, tail_s=0.5)
+    session = VoiceSession(
+        app.companion(),
+        stt=stt,
+        vad=EnergyVAD(),
+        tts=tts,
+        microphone=microphone,
+        speaker=speaker,
+        settings=settings or VoiceSettings(),
+        observe=events.append,
+    )
+    session_box.append(session)
+    turns = asyncio.run(session.run())
+    return turns, events, session
+
+
+def test_two_spoken_turns_are_answered_and_stored(onboarded: App, fake_llm: FakeLLM) -> None:
+    fake_llm.enqueue("Hello Theo, good to hear you.", "I'm well, thank you.")
+    stt = FakeSTT(["Hello there.", "How are you?"])
+    turns, _, _ = _run(onboarded, [_tone(0.8), _tone(0.8)], stt)
+    assert [t.status for t in turns] == ["complete", "complete"]
+    assert [t.user_text for t in turns] == ["Hello there.", "How are you?"]
+    assert turns[0].reply == "Hello Theo, good to hear you."
+    for turn in turns:
+        assert turn.speech_end_to_first_audio_ms is not None
+        assert turn.speech_end_to_first_audio_ms > 0
+    said = [(m.role, m.text) for m in Conversations(onboarded.db).recent(10)][-4:]
+    assert said == [
+        ("user", "Hello there."),
+        ("companion", "Hello Theo, good to hear you."),
+        ("user", "How are you?"),
+        ("companion", "I'm well, thank you."),
+    ]
+
+
+def test_talking_over_the_companion_keeps_only_what_was_heard(
+    onboarded: App, fake_llm: FakeLLM
+) -> None:
+    fake_llm.enqueue(LONG_REPLY, "Sure, go ahead.")
+    stt = FakeSTT(["Tell me a story.", "Wait, stop, I have a question."])
+    turns, events, _ = _run(onboarded, [_tone(0.8), _tone(1.5)], stt, cue_after_audio_s=0.8)
+    interrupts = [e for e in events if isinstance(e, Interrupt) and not e.resumed]
+    assert len(interrupts) == 1
+    assert turns[0].status == "interrupted"
+    assert turns[0].barge_in_ms is not None and turns[0].barge_in_ms >= 0
+    heard = turns[0].reply
+    assert heard and LONG_REPLY.startswith(heard) and len(heard) < len(LONG_REPLY)
+    messages = Conversations(onboarded.db).recent(10)
+    stored = [m for m in messages if m.role == "companion"][-2]
+    assert stored.text == heard and stored.status == "interrupted"
+    assert turns[1].user_text == "Wait, stop, I have a question."
+    assert turns[1].status == "complete"
+
+
+def test_a_backchannel_does_not_interrupt(onboarded: App, fake_llm: FakeLLM) -> None:
+    fake_llm.enqueue(LONG_REPLY)
+    stt = FakeSTT(["Tell me a story.", "Mm-hm."])
+    turns, events, _ = _run(onboarded, [_tone(0.8), _tone(0.3)], stt, cue_after_audio_s=0.5)
+    resumed = [e for e in events if isinstance(e, Interrupt)]
+    assert resumed and all(e.resumed for e in resumed)
+    assert len(turns) == 1 and turns[0].status == "complete"
+    assert turns[0].reply == LONG_REPLY
+    assert "Mm-hm." not in [m.text for m in Conversations(onboarded.db).recent(10)]
+
+
+def test_barge_in_can_be_turned_off(onboarded: App, fake_llm: FakeLLM) -> None:
+    fake_llm.enqueue(LONG_REPLY)
+    stt = FakeSTT(["Tell me a story.", "Stop right there please."])
+    turns, events, _ = _run(
+        onboarded,
+        [_tone(0.8), _tone(1.5)],
+        stt,
+        cue_after_audio_s=0.5,
+        settings=VoiceSettings(barge_in=False),
+    )
+    assert not [e for e in events if isinstance(e, Interrupt)]
+    assert [t.status for t in turns] == ["complete"]
+
+
+def test_silence_and_noise_get_no_reply(onboarded: App, fake_llm: FakeLLM) -> None:
+    quiet = np.zeros(MIC_RATE, dtype=np.float32)
+    noise = (0.3 * np.random.default_rng(0).standard_normal(MIC_RATE // 2)).astype(np.float32)
+    stt = FakeSTT([""])  # the recogniser hears no words in the noise
+    asked = len(fake_llm.prompts)
+    turns, _, _ = _run(onboarded, [quiet, noise], stt)
+    assert turns == []
+    assert len(fake_llm.prompts) == asked
+
+
+def test_an_unfinished_sentence_waits_for_the_rest(onboarded: App, fake_llm: FakeLLM) -> None:
+    fake_llm.enqueue("Oh no, I'm sorry.")
+    stt = FakeSTT(["I went to the shop because", "it was raining."])
+    pause = np.zeros(int(0.5 * MIC_RATE), dtype=np.float32)
+    clip = np.concatenate([_tone(0.6), pause, _tone(0.6)])
+    turns, _, _ = _run(onboarded, [clip], stt)
+    assert [t.user_text for t in turns] == ["I went to the shop because it was raining."]
+    # A reply may have been started on the first half; it was withdrawn, unheard.
+    said = [(m.role, m.text) for m in Conversations(onboarded.db).recent(10)]
+    assert said[-2] == ("user", "I went to the shop because it was raining.")
+    assert ("user", "I went to the shop because") not in said
+    assert said[-1][0] == "companion"
+
+
+def test_a_reply_started_early_is_withdrawn_when_the_user_goes_on(
+    onboarded: App, fake_llm: FakeLLM
+) -> None:
+    fake_llm.enqueue("Premature answer.", "Right, after the rain.")
+    # A complete-sounding first half: the reply starts, held, then the user continues.
+    stt = FakeSTT(["I went out.", "After the rain stopped."])
+    pause = np.zeros(int(0.3 * MIC_RATE), dtype=np.float32)
+    clip = np.concatenate([_tone(0.6), pause, _tone(0.6)])
+    settings = VoiceSettings(end_of_turn_ms=600)
+    turns, _, _ = _run(onboarded, [clip], stt, settings=settings)
+    assert [t.user_text for t in turns] == ["I went out. After the rain stopped."]
+    texts = [m.text for m in Conversations(onboarded.db).recent(10)]
+    assert "I went out." not in texts and "Premature answer." not in texts
+
+
+def test_a_failing_model_still_says_something(onboarded: App, fake_llm: FakeLLM) -> None:
+    fake_llm.enqueue(LLMUnavailableError("The model server went away."))
+    stt = FakeSTT(["Are you there?"])
+    turns, _, _ = _run(onboarded, [_tone(0.8)], stt)
+    assert turns[0].status == "failed"
+    assert turns[0].error and "went away" in turns[0].error
+    assert turns[0].speech_end_to_first_audio_ms is not None  # the apology was spoken
+    assert APOLOGY not in [m.text for m in Conversations(onboarded.db).recent(10)]
+
+
+def test_replies_are_written_as_wav_files(
+    onboarded: App, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    from os1.voice.pipeline import VoiceRun  # noqa: F401 - the file writer lives in io
+
+    fake_llm.enqueue("Hello.")
+    stt = FakeSTT(["Hi."])
+    out = tmp_path / "out"
+    out.mkdir()
+    _, _, session = _run(onboarded, [_tone(0.8)], stt, out_dir=out)
+    speaker = session.speaker
+    assert isinstance(speaker, FileSpeaker)
+    path = speaker.save_reply(1)
+    assert path is not None and path.is_file()
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_blank_transcripts_are_not_turns(onboarded: App, fake_llm: FakeLLM, text: str) -> None:
+    turns, _, _ = _run(onboarded, [_tone(0.6)], FakeSTT([text]))
+    assert turns == []
