@@ -98,7 +98,7 @@ class VoiceSettings(_Section):
         0.5, ge=0.05, le=0.95, description="Speech probability that counts as speech."
     )
     end_of_turn_ms: int = Field(
-        240, ge=60, le=5000, description="Silence after a finished sentence before answering."
+        500, ge=60, le=5000, description="Silence after a finished sentence before answering."
     )
     unfinished_ms: int = Field(
         900, ge=100, le=10000, description="Silence after a clause that sounds unfinished."

@@ -148,7 +148,8 @@ def test_silence_and_noise_get_no_reply(onboarded: App, fake_llm: FakeLLM) -> No
 
 def test_an_unfinished_sentence_waits_for_the_rest(onboarded: App, fake_llm: FakeLLM) -> None:
     fake_llm.enqueue("Oh no, I'm sorry.")
-    stt = FakeSTT(["I went to the shop because", "it was raining."])
+    # Each pause re-transcribes the open part of the turn, so the second call hears all.
+    stt = FakeSTT(["I went to the shop because", "I went to the shop because it was raining."])
     pause = np.zeros(int(0.5 * MIC_RATE), dtype=np.float32)
     clip = np.concatenate([_tone(0.6), pause, _tone(0.6)])
     turns, _, _ = _run(onboarded, [clip], stt)
@@ -165,12 +166,13 @@ def test_a_reply_started_early_is_withdrawn_when_the_user_goes_on(
 ) -> None:
     fake_llm.enqueue("Premature answer.", "Right, after the rain.")
     # A complete-sounding first half: the reply starts, held, then the user continues.
-    stt = FakeSTT(["I went out.", "After the rain stopped."])
+    stt = FakeSTT(["I went out.", "I went out after the rain stopped."])
     pause = np.zeros(int(0.3 * MIC_RATE), dtype=np.float32)
     clip = np.concatenate([_tone(0.6), pause, _tone(0.6)])
     settings = VoiceSettings(end_of_turn_ms=600)
     turns, _, _ = _run(onboarded, [clip], stt, settings=settings)
-    assert [t.user_text for t in turns] == ["I went out. After the rain stopped."]
+    assert [t.user_text for t in turns] == ["I went out after the rain stopped."]
+    assert stt.calls[1][0] > stt.calls[0][0]  # the second pass heard both stretches
     texts = [m.text for m in Conversations(onboarded.db).recent(10)]
     assert "I went out." not in texts and "Premature answer." not in texts
 

@@ -52,7 +52,7 @@ def ending(text: str) -> Ending:
 class EndpointPolicy:
     """The pause (ms) that ends a turn, by how the words so far end."""
 
-    complete_ms: int = 240
+    complete_ms: int = 500
     unfinished_ms: int = 900
     hesitating_ms: int = 1600
 

@@ -21,10 +21,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from os1.companion.dialogue import Companion
 from os1.companion.recall import forget_command
 from os1.config import VoiceSettings
-from os1.voice.base import Prosody, SpeechToText, TextToSpeech, VoiceActivityDetector
+from os1.voice.base import (
+    MIC_RATE,
+    Prosody,
+    Samples,
+    SpeechToText,
+    TextToSpeech,
+    VoiceActivityDetector,
+)
 from os1.voice.echo import EchoGate
 from os1.voice.endpoint import EndpointPolicy, is_backchannel, parse_backchannels
 from os1.voice.events import (
@@ -42,14 +51,22 @@ from os1.voice.reply import ReplyListener, SpokenReply
 
 _log = logging.getLogger(__name__)
 _POLL_S = 0.01
+COMMIT_S = 12.0
 
 
 @dataclass
 class _Turn:
-    """One exchange: the user's words (as they are transcribed) and the reply to them."""
+    """One exchange: the user's words (as they are transcribed) and the reply to them.
+
+    Whisper hears whole phrases far better than fragments, so each new stretch of speech
+    is transcribed together with the rest of the turn since the last commit; once that
+    audio passes ``COMMIT_S`` its transcript is final, which bounds the work per pause.
+    """
 
     index: int
-    segments: list[asyncio.Task[str]] = field(default_factory=list)
+    committed: list[asyncio.Task[str]] = field(default_factory=list)
+    pending: list[Samples] = field(default_factory=list)  # audio since the last commit
+    latest: asyncio.Task[str] | None = None  # the transcript of ``pending``
     user_text: str = ""
     speech_end_at: float | None = None
     transcript_at: float | None = None
@@ -59,9 +76,18 @@ class _Turn:
     barge_in_ms: float | None = None
     first_audio_at: float | None = None
 
+    @property
+    def transcripts(self) -> list[asyncio.Task[str]]:
+        return self.committed + ([self.latest] if self.latest is not None else [])
+
     def text(self) -> str:
-        parts = [task.result().strip() for task in self.segments if task.done()]
+        parts = [task.result().strip() for task in self.transcripts if task.done()]
         return " ".join(part for part in parts if part)
+
+    def context(self, before: str) -> str:
+        """Text said just before the part being transcribed (helps Whisper)."""
+        done = [t.result() for t in self.committed if t.done()]
+        return " ".join(done)[-400:] if done else before
 
 
 @dataclass
@@ -145,7 +171,7 @@ class VoiceSession:
         """Something is under way: the user speaking, a turn being decided, a reply."""
         return (
             self.listener.in_speech
-            or bool(self._turn.segments)
+            or bool(self._turn.transcripts)
             or self._replying is not None
             or self._barge is not None
             or self.playback.busy
@@ -220,21 +246,36 @@ class VoiceSession:
         if self._ignoring:
             self._ignoring = event.continues
             return
-        task = self._transcribe(event)
-        self._turn.segments.append(task)
         barge = self._barge
         if barge is not None and barge.confirm is not None:
             # Ended within the backchannel window: "mm-hm", or the start of a turn?
-            self._track(self._judge_backchannel(barge, event, task))
+            alone = self._transcribe([event.audio], self._last_reply)
+            self._track(self._judge_backchannel(barge, event, alone))
             return
-        self._turn.speech_end_at = event.at
+        self._hear(event)
         self._track(self._after_transcript(event))
 
-    def _transcribe(self, event: SpeechEnded) -> asyncio.Task[str]:
+    def _hear(self, event: SpeechEnded, known: asyncio.Task[str] | None = None) -> None:
+        """Add a stretch of speech to the user's turn and (re)transcribe what is open
+        (``known``: a transcript of this stretch alone, reused when it is all there is)."""
+        turn = self._turn
+        turn.pending.append(event.audio)
+        if known is not None and len(turn.pending) == 1:
+            task = known
+        else:
+            task = self._transcribe(turn.pending, turn.context(self._last_reply))
+        if event.continues or sum(a.size for a in turn.pending) / MIC_RATE >= COMMIT_S:
+            turn.committed.append(task)
+            turn.pending = []
+            turn.latest = None
+        else:
+            turn.latest = task
+        turn.speech_end_at = event.at
+
+    def _transcribe(self, audio: list[Samples], context: str) -> asyncio.Task[str]:
         assert self._loop is not None
-        future = self._loop.run_in_executor(
-            self._stt_pool, self.stt.transcribe, event.audio, self._last_reply
-        )
+        joined = np.concatenate(audio) if len(audio) > 1 else audio[0]
+        future = self._loop.run_in_executor(self._stt_pool, self.stt.transcribe, joined, context)
 
         async def transcript() -> str:
             try:
@@ -246,24 +287,22 @@ class VoiceSession:
         return asyncio.ensure_future(transcript())
 
     async def _judge_backchannel(
-        self, barge: _Barge, event: SpeechEnded, task: asyncio.Task[str]
+        self, barge: _Barge, event: SpeechEnded, alone: asyncio.Task[str]
     ) -> None:
-        text = await task
+        text = await alone
         if self._barge is barge:
             short = (event.at - barge.onset_at) * 1000 <= self.settings.backchannel_ms
             if short and is_backchannel(text, self.backchannels):
                 if barge.confirm is not None:
                     barge.confirm.cancel()
                 self._barge = None
-                if task in self._turn.segments:
-                    self._turn.segments.remove(task)
                 self.playback.resume()
                 heard = self.playback.heard_text()
                 self._emit(Interrupt(barge.onset_at, barge.stopped_at, heard, resumed=True))
                 return
             self._interrupt(barge)
         # What they said is the start of their turn.
-        self._turn.speech_end_at = event.at
+        self._hear(event, known=alone)
         await self._after_transcript(event)
 
     def _interrupt(self, barge: _Barge, *, by_user: bool = True) -> None:
@@ -291,10 +330,10 @@ class VoiceSession:
 
     async def _after_transcript(self, event: SpeechEnded) -> None:
         turn = self._turn
-        await asyncio.gather(*turn.segments)
+        await asyncio.gather(*turn.transcripts)
         if turn is not self._turn or self.listener.in_speech:
             return  # more is coming; the last stretch decides
-        if any(not task.done() for task in turn.segments):
+        if any(not task.done() for task in turn.transcripts):
             return
         turn.transcript_at = self.clock()
         text = turn.text()
