@@ -182,3 +182,25 @@ def test_base_is_assembled_once_into_the_models_directory(tmp_path: Path) -> Non
     mtime = (target / "model.bin").stat().st_mtime_ns
     WhisperSTT("base", models_dir=tmp_path).load()
     assert (target / "model.bin").stat().st_mtime_ns == mtime  # reused, not rebuilt
+
+
+def test_the_short_window_hears_what_the_full_window_hears(
+    whisper: WhisperSTT, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os1.voice.stt as stt_module
+
+    audio = {name: read_wav(SPEECH / name) for name, _ in transcripts()}
+    short = {name: whisper.transcribe(clip) for name, clip in audio.items()}
+    monkeypatch.setattr(stt_module, "SHORT_WINDOW_MAX_S", 0.0)  # always the 30 s window
+    full = {name: whisper.transcribe(clip) for name, clip in audio.items()}
+    references = dict(transcripts())
+    short_wer = corpus_word_error_rate([(references[n], short[n]) for n in audio])
+    full_wer = corpus_word_error_rate([(references[n], full[n]) for n in audio])
+    assert short_wer <= 0.05 and short_wer <= full_wer + 0.04
+
+
+def test_a_looping_short_window_falls_back_to_the_full_pass() -> None:
+    from os1.voice.stt import _looks_looped
+
+    assert _looks_looped("Sunday is the best part of the week. " * 4)
+    assert not _looks_looped("Sunday is the best part of the week.")

@@ -22,13 +22,12 @@ import importlib.util
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import onnx
 import onnxruntime
 
 from os1.errors import ModelError
@@ -48,16 +47,7 @@ SAMPLE_RATE = 24_000
 DEFAULT_THREADS = 2
 """Kokoro's model runs are long: two threads roughly halve the time to first audio."""
 
-MODEL_FILE = "kokoro-v1.0.int8.os1.onnx"
-"""The shipped model as OS1 runs it: with the ``duration_caps`` input added."""
-DURATION_CAPS_INPUT = "duration_caps"
-_PATCH = "duration-caps-1"  # changes when add_duration_caps does, so models are remade
-_DURATION_NODE = "/encoder/Clip"  # where Kokoro v1.0's graph clips predicted durations
-_NO_CAP = 1e4  # frames
-_LAST_SOUND_CAP = 8.0
-_MARK_CAP = 4.0
-_END_CAP = 2.0
-_TRAILING_MARKS = frozenset(" ,.!?;:…—\"'”)")
+MODEL_FILE = "kokoro-v1.0.int8.onnx"
 
 FIRST_CHUNK_WORDS = 5
 """An opening clause longer than this is cut after about this many words."""
@@ -106,11 +96,10 @@ def packaged_vocab_path() -> Path:
 
 
 def packaged_model_path(models_dir: Path, progress: Progress | None = None) -> Path:
-    """Path of the shipped Kokoro model, made ready in ``models_dir`` on first use.
+    """Path of the shipped Kokoro model in ``models_dir``, assembled on first use.
 
-    The parts are joined, checked against the published SHA-256, given the duration-cap
-    input (``add_duration_caps``) and renamed into place atomically. A stamp beside the
-    model records what it was made from, so later calls return at once.
+    A stamp beside the model records the checked SHA-256 with the file's size and time,
+    so later calls return at once without hashing 90 MB again.
     """
     parts = _part_paths()
     expected = (_data_dir() / "model.sha256").read_text(encoding="utf-8").split()[0]
@@ -128,57 +117,6 @@ def packaged_model_path(models_dir: Path, progress: Progress | None = None) -> P
     _assemble(parts, target, expected, progress)
     _write_stamp(target, stamp, expected)
     return target
-
-
-def add_duration_caps(model: onnx.ModelProto) -> None:
-    """Give Kokoro's graph a ``duration_caps`` input that caps each token's duration.
-
-    Kokoro predicts how many frames (25 ms each) every token lasts, and draws the last
-    sound of a chunk out into about half a second of silence: work that is then trimmed
-    away, and a third of the cost of the short chunks a quick first reply depends on.
-    The caps, one per token, bound those durations before the audio is made.
-    """
-    graph = model.graph
-    if any(i.name == DURATION_CAPS_INPUT for i in graph.input):
-        return
-    clip = next((n for n in graph.node if n.op_type == "Clip" and n.name == _DURATION_NODE), None)
-    if clip is None:
-        raise ModelError(
-            "The Kokoro model does not have the layout OS1 expects (no duration node).",
-            f"Reinstall it: .venv/bin/pip install --force-reinstall {KOKORO_PACKAGE}",
-        )
-    durations = clip.output[0]
-    capped = f"{durations}_capped"
-    for node in graph.node:
-        for index, name in enumerate(node.input):
-            if name == durations:
-                node.input[index] = capped
-    position = list(graph.node).index(clip) + 1
-    cap = onnx.helper.make_node(
-        "Min", [durations, DURATION_CAPS_INPUT], [capped], name="/os1/CapDurations"
-    )
-    graph.node.insert(position, cap)
-    graph.input.append(
-        onnx.helper.make_tensor_value_info(DURATION_CAPS_INPUT, onnx.TensorProto.FLOAT, ["tokens"])
-    )
-
-
-def duration_caps(phonemes: str) -> npt.NDArray[np.float32]:
-    """The ``duration_caps`` for a chunk: one per token, padding tokens included.
-
-    The chunk's last sound, the punctuation after it and the end padding are held to a
-    natural length; everything else is left as the model predicts it. (The start padding
-    is left alone: capped, it takes the first word or two with it.)
-    """
-    caps = np.full(len(phonemes) + 2, _NO_CAP, dtype=np.float32)
-    caps[-1] = _END_CAP
-    index = len(phonemes) - 1
-    while index >= 0 and phonemes[index] in _TRAILING_MARKS:
-        caps[index + 1] = _MARK_CAP
-        index -= 1
-    if index >= 0:
-        caps[index + 1] = _LAST_SOUND_CAP
-    return caps
 
 
 def _data_dir() -> Path:
@@ -213,12 +151,7 @@ def _stamp_matches(target: Path, stamp: Path, expected: str) -> bool:
 
 def _stamp(target: Path, expected: str) -> dict[str, object]:
     stat = target.stat()
-    return {
-        "source_sha256": expected,
-        "patch": _PATCH,
-        "size": stat.st_size,
-        "mtime_ns": stat.st_mtime_ns,
-    }
+    return {"sha256": expected, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
 def _write_stamp(target: Path, stamp: Path, expected: str) -> None:
@@ -226,28 +159,27 @@ def _write_stamp(target: Path, stamp: Path, expected: str) -> None:
 
 
 def _assemble(parts: list[Path], target: Path, expected: str, progress: Progress | None) -> None:
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
     total = sum(p.stat().st_size for p in parts)
     digest = hashlib.sha256()
-    blocks: list[bytes] = []
-    for part in parts:
-        blocks.append(part.read_bytes())
-        digest.update(blocks[-1])
-        if progress:
-            progress(sum(len(b) for b in blocks), total)
-    if digest.hexdigest() != expected:
-        raise ModelError(
-            "The Kokoro model's parts do not add up to the published file (SHA-256 mismatch).",
-            f"Reinstall them: .venv/bin/pip install --force-reinstall {KOKORO_PACKAGE}",
-        )
-    model = onnx.load_from_string(b"".join(blocks))
-    del blocks
-    add_duration_caps(model)
-    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+    done = 0
     try:
         with partial.open("wb") as out:
-            out.write(model.SerializeToString())
+            for part in parts:
+                with part.open("rb") as source:
+                    while block := source.read(4 * 1024 * 1024):
+                        out.write(block)
+                        digest.update(block)
+                        done += len(block)
+                        if progress:
+                            progress(done, total)
             out.flush()
             os.fsync(out.fileno())
+        if digest.hexdigest() != expected:
+            raise ModelError(
+                "The Kokoro model's parts do not add up to the published file (SHA-256 mismatch).",
+                f"Reinstall them: .venv/bin/pip install --force-reinstall {KOKORO_PACKAGE}",
+            )
         os.replace(partial, target)
     except OSError as exc:
         raise ModelError(
@@ -266,13 +198,17 @@ class Chunk:
     pause: float
 
 
-def plan_chunks(text: str, first_words: int = FIRST_CHUNK_WORDS) -> list[Chunk]:
+def plan_chunks(
+    text: str, first_words: int = FIRST_CHUNK_WORDS, language: str = "en-us"
+) -> list[Chunk]:
     """How ``text`` is cut into model runs: a short first chunk, then growing ones."""
     head, rest = split_opening(text, first_words)
     pieces: list[Chunk] = []
     if head:
-        pieces += [Chunk(c.phonemes, 0.0) for c in espeak_clauses(head) if c.phonemes.strip()]
-    pieces += [_clause_chunk(c) for c in espeak_clauses(rest) if c.phonemes.strip()]
+        clauses = espeak_clauses(head, language)
+        pieces += [Chunk(c.phonemes, 0.0) for c in clauses if c.phonemes.strip()]
+    clauses = espeak_clauses(rest, language)
+    pieces += [_clause_chunk(c) for c in clauses if c.phonemes.strip()]
     pieces = [part for piece in pieces for part in _within_limit(piece)]
     if not pieces:
         return []
@@ -378,17 +314,16 @@ class KokoroVoice:
         self._vocab = _vocab(self._session, Path(vocab_path) if vocab_path else None)
         inputs = {i.name for i in self._session.get_inputs()}
         self._tokens_input = "input_ids" if "input_ids" in inputs else "tokens"
-        self._capped = DURATION_CAPS_INPUT in inputs
         self._language = language
         self.name = name or f"kokoro:{style}"
 
-    def synthesize(self, text: str, prosody: Prosody = NEUTRAL) -> Iterator[Samples]:
+    def synthesize(self, text: str, prosody: Prosody = NEUTRAL) -> Generator[Samples, None, None]:
         """Audio for ``text``, a clause or so per chunk; closing the iterator stops the work."""
         prosody = clamp_prosody(prosody)
-        chunks = plan_chunks(text)
+        chunks = plan_chunks(text, language=self._language)
         return self._chunks(chunks, prosody)
 
-    def _chunks(self, chunks: list[Chunk], prosody: Prosody) -> Iterator[Samples]:
+    def _chunks(self, chunks: list[Chunk], prosody: Prosody) -> Generator[Samples, None, None]:
         speed = 1.0 / duration_factor(prosody)
         for chunk in chunks:
             audio = trim_silence(self._run(chunk.phonemes, speed))
@@ -410,9 +345,6 @@ class KokoroVoice:
             "style": style.astype(np.float32),
             "speed": np.array([speed], dtype=np.float32),
         }
-        if self._capped:
-            known = "".join(p for p in phonemes if p in self._vocab)
-            feeds[DURATION_CAPS_INPUT] = duration_caps(known)
         audio = self._session.run(None, feeds)[0]
         return np.asarray(audio, dtype=np.float32).reshape(-1)
 

@@ -1,21 +1,24 @@
 """Piper voices: small VITS models that speak about twenty times faster than real time.
 
-A sentence is synthesised as soon as the one before it has been handed out, so the first
-audio is ready after one short model run and closing the iterator (barge-in) stops the
-work between sentences. Piper bundles espeak-ng; this module also owns the one lock that
-every user of that espeak-ng in the process shares (the Kokoro voice is fed by it too),
-because espeak-ng keeps process-global state.
+A sentence is synthesised as soon as the one before it has been handed out (a long first
+sentence in two, at its first comma), so the first audio is ready after one short model
+run, and closing the iterator (barge-in) stops the work between sentences.
 
-Pitch is changed by resampling: audio played ``p`` times faster sounds ``p`` times higher
-and lasts ``1/p`` as long, so the model is first asked for speech ``p`` times longer than
-the requested rate calls for. The two cancel out and the rate stays what was asked.
+Piper bundles espeak-ng. This module also owns the one lock that every user of that
+espeak-ng in the process shares (the Kokoro voice is fed by it too), because espeak-ng
+keeps process-global state.
+
+Rate is set through the model's ``length_scale``. Pitch is changed by resampling: audio
+played ``p`` times faster sounds ``p`` times higher and lasts ``1/p`` as long, so the
+model is first asked for speech ``p`` times longer than the requested rate calls for.
+The two cancel out and the rate stays what was asked.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +37,13 @@ DEFAULT_THREADS = 2
 """Measured on two cores: two threads halve the time to the first audio of a sentence
 (about 0.2 s instead of 0.4 s for a 70-character sentence)."""
 
+_LENGTH_EXPONENT = 1.5
+"""Piper's ``length_scale`` stretches speech less than it says: every phoneme and the
+silence between phonemes lasts at least one frame whatever the scale. Raising the wanted
+factor to this power (measured over 15 sentences of ``en_US-joe-medium``) makes the audio
+length follow it within 3 % for factors 0.8 to 1.25."""
+_CLAUSE_MARKS = frozenset(",;:")
+_MIN_REST = 20  # phonemes after the first clause worth a model run of their own
 _VOLUME = 0.9  # peak of each normalised sentence: headroom for the pitch resampler
 
 ESPEAK_LOCK = threading.Lock()
@@ -73,6 +83,24 @@ def espeak_clauses(text: str, language: str = "en-us") -> list[Clause]:
         espeakbridge.set_voice(language)
         found = espeakbridge.get_phonemes(text)
     return [Clause(p, t, end) for p, t, end in found]
+
+
+def split_first_clause(phonemes: list[str]) -> list[list[str]]:
+    """A long first sentence as its first clause and the rest, for quicker first audio.
+
+    Piper's time to first audio grows with the first sentence (about 0.2 s for 70
+    characters on two cores); its first clause alone comes out in a third of that, and
+    ends on its comma, so it still sounds like the start of a sentence.
+    """
+    for index, phoneme in enumerate(phonemes):
+        if phoneme in _CLAUSE_MARKS and index >= 2:
+            head, rest = phonemes[: index + 1], phonemes[index + 1 :]
+            while rest and rest[0] == " ":
+                rest = rest[1:]
+            if sum(p.strip() != "" for p in rest) >= _MIN_REST:
+                return [head, rest]
+            break
+    return [phonemes]
 
 
 def session_options(threads: int) -> onnxruntime.SessionOptions:
@@ -136,19 +164,22 @@ class PiperVoice:
         self.name = name or f"piper:{model.stem}"
         self.sample_rate = piper_config.sample_rate
 
-    def synthesize(self, text: str, prosody: Prosody = NEUTRAL) -> Iterator[Samples]:
-        """Audio for ``text``, one chunk per sentence; closing the iterator stops the work."""
+    def synthesize(self, text: str, prosody: Prosody = NEUTRAL) -> Generator[Samples, None, None]:
+        """Audio for ``text``, a chunk per sentence; closing the iterator stops the work."""
         prosody = clamp_prosody(prosody)
         if not text.strip():
-            return iter(())
+            return self._sentences([], SynthesisConfig(), 1.0)
         with ESPEAK_LOCK:
             sentences = self._model.phonemize(text)
-        config = SynthesisConfig(length_scale=self._length_scale * duration_factor(prosody))
+        if sentences:
+            sentences[:1] = split_first_clause(sentences[0])
+        stretch = duration_factor(prosody) ** _LENGTH_EXPONENT
+        config = SynthesisConfig(length_scale=self._length_scale * stretch)
         return self._sentences(sentences, config, prosody.pitch)
 
     def _sentences(
         self, sentences: list[list[str]], config: SynthesisConfig, pitch: float
-    ) -> Iterator[Samples]:
+    ) -> Generator[Samples, None, None]:
         for phonemes in sentences:
             if not phonemes:
                 continue

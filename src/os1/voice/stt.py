@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import threading
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -94,6 +95,9 @@ SILENCE_PHRASES = frozenset(
     )
 )
 _ANNOTATION = re.compile(r"\[[^\]]*\]|\([^)]*\)|[♪♫]+")  # [Music], (laughs), ♪
+_PROMPT_TOKENS = 200  # Whisper's prompt may hold at most ~223 tokens
+SHORT_WINDOW_MAX_S = 20.0  # shorter speech is decoded in a shorter window (see below)
+SHORT_WINDOW_MIN_FRAMES = 1000  # 10 s: shorter windows make Whisper loop
 _CONTEXT_CHARS = 200  # Whisper reads at most ~220 prompt tokens; recent words matter most
 
 
@@ -371,6 +375,10 @@ class WhisperSTT:
         duration = samples.size / MIC_RATE
         with self._lock:
             self._load_locked()
+            if duration <= SHORT_WINDOW_MAX_S:
+                quick = self._transcribe_short(samples, duration, context)
+                if quick is not None:
+                    return clean_transcript([quick], duration, loudest)
             decoded, _info = self._whisper.transcribe(
                 samples,
                 language=self.language,
@@ -386,6 +394,63 @@ class WhisperSTT:
                 SegmentText(s.text, float(s.no_speech_prob), float(s.avg_logprob)) for s in decoded
             ]
         return clean_transcript(segments, duration, loudest)
+
+    def _transcribe_short(
+        self, samples: Samples, duration: float, context: str
+    ) -> SegmentText | None:
+        """One greedy pass over a window just longer than the speech, or None when the
+        result looks unreliable (then the full 30 s pass, with its fallbacks, decides).
+
+        Whisper always encodes 30 s, even for a 2 s turn, and the encoder is most of the
+        cost. CTranslate2 accepts a shorter mel window; with a couple of seconds of
+        padding after the speech the words come out the same, four times faster on
+        short turns (measured: 0.17 s instead of 0.73 s for a 2.6 s turn, busy machine).
+        """
+        import ctranslate2
+        from faster_whisper.tokenizer import Tokenizer
+
+        whisper = self._whisper
+        frames = min(3000, max(SHORT_WINDOW_MIN_FRAMES, math.ceil((duration + 2.0) * 100)))
+        padded = np.zeros(frames * 160, dtype=np.float32)
+        padded[: samples.size] = samples
+        features = whisper.feature_extractor(padded)[:, :frames]
+        encoded = whisper.model.encode(
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])),
+            to_cpu=False,
+        )
+        tokenizer = Tokenizer(
+            whisper.hf_tokenizer,
+            whisper.model.is_multilingual,
+            task="transcribe",
+            language=self.language,
+        )
+        prompt: list[int] = []
+        previous = prompt_from_context(context)
+        if previous:
+            prompt = [tokenizer.sot_prev, *tokenizer.encode(" " + previous)[-(_PROMPT_TOKENS):]]
+        prompt += [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        (result,) = whisper.model.generate(
+            encoded,
+            [prompt],
+            beam_size=self.beam_size,
+            max_length=_max_new_tokens(duration),
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+        )
+        tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
+        text = tokenizer.decode(tokens).strip()
+        avg_logprob = float(result.scores[0]) if result.scores else 0.0
+        if not text or avg_logprob < LOW_LOGPROB or _looks_looped(text):
+            return None
+        return SegmentText(text, float(result.no_speech_prob), avg_logprob)
+
+
+def _looks_looped(text: str) -> bool:
+    """Whisper's failure mode on a window it cannot end: the same words over and over
+    (text that compresses unusually well, as faster-whisper also checks)."""
+    encoded = text.encode("utf-8")
+    return len(encoded) > 40 and len(encoded) / len(zlib.compress(encoded)) > 2.4
 
 
 def _max_new_tokens(duration_s: float) -> int:

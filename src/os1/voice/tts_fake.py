@@ -7,7 +7,7 @@ whether playback was cut short, without loading a model.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,7 +58,7 @@ class FakeTTS:
         samples = self._length(text.strip(), clamp_prosody(prosody))
         return samples / self.sample_rate
 
-    def synthesize(self, text: str, prosody: Prosody = NEUTRAL) -> Iterator[Samples]:
+    def synthesize(self, text: str, prosody: Prosody = NEUTRAL) -> Generator[Samples, None, None]:
         """A tone lasting ``seconds_per_char`` per character / rate, at 220 Hz × pitch."""
         self.requests.append(Request(text, prosody))
         spoken = text.strip()
@@ -72,7 +72,7 @@ class FakeTTS:
     def _length(self, spoken: str, prosody: Prosody) -> int:
         return round(len(spoken) * self.seconds_per_char / prosody.rate * self.sample_rate)
 
-    def _play(self, text: str, parts: list[Samples]) -> Iterator[Samples]:
+    def _play(self, text: str, parts: list[Samples]) -> Generator[Samples, None, None]:
         finished = False
         try:
             yield from parts
