@@ -39,7 +39,7 @@ from os1.terminal import fail as _fail
 from os1.terminal import open_app as _open
 from os1.terminal import report as _report
 from os1.terminal import say as _say
-from os1.voice.command import talk
+from os1.voice.command import talk, voices
 
 _INTERRUPTED = " [interrupted]"
 _log = logging.getLogger(__name__)
@@ -705,6 +705,7 @@ def bench_memory(as_json: bool, no_scale: bool, episodes: int, facts: int) -> No
 
 
 cli.add_command(talk)
+cli.add_command(voices)
 
 
 def main() -> None:

@@ -121,6 +121,19 @@ class VoiceSettings(_Section):
     input_device: str = Field("", description="Microphone (name or number; empty = default).")
     output_device: str = Field("", description="Speaker (name or number; empty = default).")
 
+    @field_validator("voice")
+    @classmethod
+    def _known_voice(cls, value: str) -> str:
+        if not value:
+            return value
+        from os1.voice.voices import parse_spec
+
+        try:
+            parse_spec(value)
+        except ConfigError as exc:
+            raise ValueError(f"{exc.message} {exc.hint}") from exc
+        return value
+
 
 class Settings(_Section):
     model: str = Field(

@@ -68,7 +68,8 @@ def test_a_long_monologue_is_transcribed_in_pieces_and_nothing_is_lost(
     talker: Path, tmp_path: Path
 ) -> None:
     rows = [line.split("\t") for line in (SPEECH / "transcripts.tsv").read_text().splitlines()[1:]]
-    pieces, words = [], []
+    pieces: list[np.ndarray] = []
+    words: list[str] = []
     gap = np.zeros(1600, dtype=np.float32)  # 0.1 s: too short to end the turn
     while sum(p.size for p in pieces) < 60 * 16000:
         for name, text in rows:

@@ -161,7 +161,10 @@ def test_playback_clear_drops_what_is_queued() -> None:
 def test_echo_gate_learns_the_room_and_still_hears_the_user() -> None:
     gate = EchoGate()
     rng = np.random.default_rng(1)
-    echo = lambda: (0.05 * rng.standard_normal(512)).astype(np.float32)  # noqa: E731
+
+    def echo() -> np.ndarray:
+        return (0.05 * rng.standard_normal(512)).astype(np.float32)
+
     for _ in range(100):  # the companion's voice comes back at a fifth of its level
         gate.admits(echo(), playback_level=0.25)
     assert 0.1 < gate.coupling < 0.3

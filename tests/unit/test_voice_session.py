@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from os1.voice.tts_fake import FakeTTS
 
 from os1.app import App
 from os1.config import VoiceSettings
@@ -21,6 +20,7 @@ from os1.voice.io import FileMicrophone, FileSpeaker
 from os1.voice.reply import APOLOGY
 from os1.voice.session import VoiceSession
 from os1.voice.stt import FakeSTT
+from os1.voice.tts_fake import FakeTTS
 from os1.voice.vad import EnergyVAD
 
 LONG_REPLY = (

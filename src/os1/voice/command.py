@@ -118,3 +118,28 @@ class _Printer:
         if self._open_reply:
             say(mark)
             self._open_reply = False
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+def voices(ctx: click.Context, as_json: bool) -> None:
+    """The voices your companion can speak with, and which one it uses."""
+    from dataclasses import asdict
+
+    from os1.voice.voices import available_voices
+
+    with errors_as_messages():
+        app = open_app(ctx)
+        persona = app.persona()
+    chosen = app.settings.voice.voice or (persona.voice if persona else "")
+    rows = [asdict(info) for info in available_voices()]
+    if as_json:
+        say(json.dumps({"current": chosen, "voices": rows}, ensure_ascii=False, indent=2))
+        return
+    say(f"Speaking with: {chosen or '(not set up yet)'}  (change: os1 config set voice.voice SPEC)")
+    for info in rows:
+        mark = f"  [{info['chosen_for']}]" if info["chosen_for"] else ""
+        state = "" if info["installed"] else f"  (not installed: {info['install_hint']})"
+        say(f"  {info['spec']:<26} {info['gender']:<7} {info['description']}{mark}{state}")
+    say("Any Piper voice file works too: os1 config set voice.voice /path/to/voice.onnx")
