@@ -704,6 +704,30 @@ def bench_memory(as_json: bool, no_scale: bool, episodes: int, facts: int) -> No
     _say(json.dumps(report if as_json else report["summary"], indent=2))
 
 
+@bench.command("voice")
+@click.option("--json", "as_json", is_flag=True, help="Print the full JSON report.")
+@click.option(
+    "--voice",
+    "voice_specs",
+    multiple=True,
+    metavar="SPEC",
+    help="Voice(s) to hold the conversation with (default: female and male).",
+)
+@click.option(
+    "--speech",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Recordings with a transcripts.tsv (default: ../shared/fixtures/speech).",
+)
+def bench_voice(as_json: bool, voice_specs: tuple[str, ...], speech: Path | None) -> None:
+    """Voice-to-voice latency, barge-in, STT and voice word error rates (about 4 minutes)."""
+    from os1.bench.voice import run_voice_benchmark
+
+    with _errors_as_messages():
+        report = run_voice_benchmark(voices=voice_specs or ("female", "male"), speech_dir=speech)
+    _say(json.dumps(report if as_json else report["summary"], indent=2))
+
+
 cli.add_command(talk)
 cli.add_command(voices)
 

@@ -129,13 +129,13 @@ def _silence(seconds: float) -> np.ndarray:
 def test_playback_knows_what_was_heard() -> None:
     now = [0.0]
     playback = Playback(1000, clock=lambda: now[0])
-    playback.begin_reply()
-    first = playback.add_piece("Hello there.")
-    playback.play(first, np.ones(100, np.float32))
-    playback.piece_done(first)
-    second = playback.add_piece("one two three four")
-    playback.play(second, np.ones(400, np.float32))
-    playback.piece_done(second)
+    reply = playback.begin_reply()
+    first = playback.add_piece(reply, "Hello there.")
+    playback.play(reply, first, np.ones(100, np.float32))
+    playback.piece_done(reply, first)
+    second = playback.add_piece(reply, "one two three four")
+    playback.play(reply, second, np.ones(400, np.float32))
+    playback.piece_done(reply, second)
     playback.pull(100)
     assert playback.heard_text() == "Hello there."
     playback.pull(200)  # half of the second piece
@@ -150,12 +150,27 @@ def test_playback_knows_what_was_heard() -> None:
 
 def test_playback_clear_drops_what_is_queued() -> None:
     playback = Playback(1000)
-    playback.begin_reply()
-    piece = playback.add_piece("never heard")
-    playback.play(piece, np.ones(500, np.float32))
+    reply = playback.begin_reply()
+    piece = playback.add_piece(reply, "never heard")
+    playback.play(reply, piece, np.ones(500, np.float32))
     playback.clear()
     assert not playback.busy
     assert playback.heard_text() == ""
+
+
+def test_a_cancelled_replys_late_audio_is_dropped() -> None:
+    playback = Playback(1000)
+    old = playback.begin_reply()
+    piece = playback.add_piece(old, "old words")
+    new = playback.begin_reply(held=True)
+    playback.play(old, piece, np.ones(500, np.float32))  # arrives after the new reply began
+    assert playback.add_piece(old, "more old words") == -1
+    assert not playback.busy
+    fresh = playback.add_piece(new, "new words")
+    playback.play(new, fresh, np.ones(100, np.float32))
+    assert not playback.pull(100).any()  # held until released
+    playback.release()
+    assert playback.pull(100).all()
 
 
 def test_echo_gate_learns_the_room_and_still_hears_the_user() -> None:

@@ -207,3 +207,18 @@ def test_replies_are_written_as_wav_files(
 def test_blank_transcripts_are_not_turns(onboarded: App, fake_llm: FakeLLM, text: str) -> None:
     turns, _, _ = _run(onboarded, [_tone(0.6)], FakeSTT([text]))
     assert turns == []
+
+
+def test_going_on_before_a_word_of_the_reply_is_heard_keeps_the_turn_open(
+    onboarded: App, fake_llm: FakeLLM
+) -> None:
+    fake_llm.delay = 0.4  # a slow model: nothing is heard for over a second
+    fake_llm.enqueue("Premature answer to half a thought.", "Oh, after the rain then.")
+    stt = FakeSTT(["I went out.", "I went out after the rain."])
+    pause = np.zeros(int(0.8 * MIC_RATE), dtype=np.float32)
+    clip = np.concatenate([_tone(0.6), pause, _tone(0.6)])
+    turns, events, _ = _run(onboarded, [clip], stt, settings=VoiceSettings(end_of_turn_ms=300))
+    assert [t.user_text for t in turns] == ["I went out after the rain."]
+    assert not [e for e in events if isinstance(e, Interrupt)]
+    texts = [m.text for m in Conversations(onboarded.db).recent(10)]
+    assert "I went out." not in texts

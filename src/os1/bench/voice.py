@@ -180,6 +180,8 @@ def conversation(
             async def cue(number: int) -> None:
                 session = run.session
                 assert session is not None
+                if number == 0:
+                    await session.warmed.wait()
                 if not barging[number]:
                     await session.wait_idle(0.8)
                     return

@@ -119,6 +119,8 @@ class VoiceRun:
 
         async def when_idle(number: int) -> None:
             assert session is not None
+            if number == 0:
+                await session.warmed.wait()
             await session.wait_idle(IDLE_BEFORE_NEXT_S)
 
         if self._clips is not None:

@@ -58,6 +58,7 @@ class Playback:
         self._offset = 0  # samples of the head chunk already played
         self._paused = False
         self._held = False
+        self._generation = 0
         self._reply = _Reply()
         self._levels: deque[tuple[float, float]] = deque()  # (time, rms) of played blocks
         self.stopped_at: float | None = None
@@ -65,38 +66,49 @@ class Playback:
 
     # -- the producer side (the reply) -------------------------------------------
 
-    def begin_reply(self, *, held: bool = False) -> None:
+    def begin_reply(self, *, held: bool = False) -> int:
         """Start a new reply: forget the previous one's pieces. A ``held`` reply is
-        queued but silent until ``release()`` (it was started before the user was done)."""
+        queued but silent until ``release()`` (it was started before the user was done).
+
+        Returns the reply's number: audio offered under an older number (a cancelled
+        reply's last words, still on their way) is dropped."""
         with self._lock:
             self._reply = _Reply()
             self._paused = False
             self._held = held
             self.stopped_at = None
+            self._generation += 1
+            return self._generation
 
     def release(self) -> None:
         """Let a held reply be heard."""
         with self._lock:
             self._held = False
 
-    def add_piece(self, text: str) -> int:
-        """Announce a piece of text whose audio follows; returns its number."""
+    def add_piece(self, reply: int, text: str) -> int:
+        """Announce a piece of text whose audio follows; returns its number (-1 when
+        ``reply`` is no longer the current reply)."""
         with self._lock:
+            if reply != self._generation:
+                return -1
             self._reply.pieces.append(_Piece(text))
             return len(self._reply.pieces) - 1
 
-    def play(self, piece: int, samples: Samples) -> None:
-        """Queue audio (at ``sample_rate``) for piece number ``piece``."""
+    def play(self, reply: int, piece: int, samples: Samples) -> None:
+        """Queue audio (at ``sample_rate``) for piece number ``piece`` of ``reply``."""
         if samples.size == 0:
             return
         with self._lock:
+            if reply != self._generation or piece < 0:
+                return
             part = self._reply.pieces[piece]
             part.queued += samples.size
             self._queue.append((part, samples.astype(np.float32, copy=False)))
 
-    def piece_done(self, piece: int) -> None:
+    def piece_done(self, reply: int, piece: int) -> None:
         with self._lock:
-            self._reply.pieces[piece].done = True
+            if reply == self._generation and piece >= 0:
+                self._reply.pieces[piece].done = True
 
     # -- the consumer side (the device or the clock) ------------------------------
 

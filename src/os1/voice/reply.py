@@ -62,6 +62,7 @@ class SpokenReply:
         self._writer = threading.Thread(target=self._write, name="os1-reply-writer", daemon=True)
         self._voice = threading.Thread(target=self._speak, name="os1-reply-voice", daemon=True)
         self._user_text = ""
+        self._generation = 0
         self._conversation_id: str | None = None
 
     def start(self, user_text: str, conversation_id: str | None, *, held: bool = False) -> None:
@@ -69,7 +70,7 @@ class SpokenReply:
         released (the session is not yet sure the user has finished)."""
         self._user_text = user_text
         self._conversation_id = conversation_id
-        self.playback.begin_reply(held=held)
+        self._generation = self.playback.begin_reply(held=held)
         self._writer.start()
         self._voice.start()
 
@@ -130,19 +131,19 @@ class SpokenReply:
             piece = self._pieces.get()
             if piece is _END or self._cancel.is_set():
                 return
-            number = self.playback.add_piece(piece)
+            number = self.playback.add_piece(self._generation, piece)
             audio = self.tts.synthesize(piece, self.prosody)
             try:
                 for samples in audio:
                     if self._cancel.is_set():
                         return
-                    self.playback.play(number, samples)
+                    self.playback.play(self._generation, number, samples)
             except Exception as error:
                 _log.warning("the voice failed on %r", piece, exc_info=True)
                 self.error = self.error or error
                 self.listener.on_error(error)
             finally:
-                self.playback.piece_done(number)
+                self.playback.piece_done(self._generation, number)
                 close = getattr(audio, "close", None)
                 if close is not None:
                     with contextlib.suppress(Exception):

@@ -148,6 +148,8 @@ class VoiceSession:
         self._tasks: set[asyncio.Task[None]] = set()
         self._count = 0
         self._last_reply = ""
+        self._warming = False
+        self.warmed = asyncio.Event()  # the first prompt is ready: the fastest first turn
 
     # -- running --------------------------------------------------------------------
 
@@ -155,7 +157,7 @@ class VoiceSession:
         """Converse until the microphone ends (or the task is cancelled)."""
         self._loop = asyncio.get_running_loop()
         await self.speaker.start()
-        self._in_background(self.companion.warm_up)
+        self._warm_up()
         try:
             async for chunk in self.microphone.chunks():
                 for event in self.listener.feed(chunk, self.playback.level):
@@ -226,7 +228,11 @@ class VoiceSession:
             self._endpoint = None
         if self._turn.reply is not None:
             self._withdraw(self._turn)  # nobody heard it: answer the whole thought later
-        if self._replying is None or self._barge is not None:
+        replying = self._replying
+        if replying is not None and self.playback.first_sample_at is None:
+            self._reopen(replying)  # not a word of the reply was heard: they were not done
+            return
+        if replying is None or self._barge is not None:
             return
         if not self.settings.barge_in:
             self._ignoring = True  # talking over the companion is not taken as a turn
@@ -236,6 +242,16 @@ class VoiceSession:
         assert self._loop is not None
         wait = max(0.0, event.at + self.settings.backchannel_ms / 1000 - self.clock())
         barge.confirm = self._loop.call_later(wait, self._confirm_if_still_speaking, barge)
+
+    def _reopen(self, turn: _Turn) -> None:
+        """The user goes on after the turn was judged over, before any of the reply was
+        heard: withdraw the reply and carry on with the same turn."""
+        self._replying = None
+        self._withdraw(turn)
+        turn.confirmed = False
+        turn.user_text = ""
+        self._turn = turn
+        self._count = turn.index
 
     def _confirm_if_still_speaking(self, barge: _Barge) -> None:
         barge.confirm = None
@@ -450,7 +466,7 @@ class VoiceSession:
             if heard is not None:
                 self.companion.settle_heard(result, heard)
             self._in_background(lambda: self.companion.learn(result))
-            self._in_background(self.companion.warm_up)
+            self._warm_up()
         said = heard if heard is not None else (result.reply if result else "")
         self._last_reply = said
         end = turn.speech_end_at
@@ -479,6 +495,24 @@ class VoiceSession:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(_log_failure)
+
+    def _warm_up(self) -> None:
+        """Prepare the next prompt in the background; one at a time (a queue of them
+        would hold the model while the user is waiting for an answer)."""
+        if self._warming:
+            return
+        self._warming = True
+        loop = self._loop
+
+        def work() -> None:
+            try:
+                self.companion.warm_up()
+            finally:
+                self._warming = False
+                if loop is not None:
+                    loop.call_soon_threadsafe(self.warmed.set)
+
+        self._in_background(work)
 
     def _in_background(self, work: Callable[[], object]) -> None:
         def run() -> None:
