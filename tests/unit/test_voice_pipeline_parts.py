@@ -228,3 +228,24 @@ def test_listener_ignores_silence_and_short_clicks() -> None:
     click = _tone(0.01)  # shorter than two frames
     audio = np.concatenate([_silence(1.0), click, _silence(1.0)])
     assert _feed(listener, audio) == []
+
+
+def test_playback_level_fades_once_the_speaker_is_quiet() -> None:
+    now = [0.0]
+    playback = Playback(1000, clock=lambda: now[0])
+    reply = playback.begin_reply()
+    piece = playback.add_piece(reply, "hi")
+    playback.play(reply, piece, np.full(100, 0.5, np.float32))
+    playback.pull(100)
+    assert playback.level() == pytest.approx(0.5)
+    now[0] = 1.0  # nothing pulled since: the reply is over
+    assert playback.level() == 0.0
+
+
+def test_echo_gate_learns_from_quiet_frames_that_there_is_no_echo() -> None:
+    gate = EchoGate()
+    silence = np.zeros(512, dtype=np.float32)
+    for _ in range(200):  # a headset: the companion plays, the microphone hears nothing
+        gate.admits(silence, playback_level=0.3)
+    soft_voice = (0.02 * np.random.default_rng(2).standard_normal(512)).astype(np.float32)
+    assert gate.admits(soft_voice, playback_level=0.3)

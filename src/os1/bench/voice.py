@@ -186,8 +186,13 @@ def conversation(
                     await session.wait_idle(0.8)
                     return
                 playback = session.playback
-                while not (playback.busy and playback.first_sample_at is not None):  # noqa: ASYNC110
+                waited = 0.0
+                # Talk over the reply once it is heard (if it never is, talk anyway).
+                while not (playback.busy and playback.first_sample_at is not None):
                     await asyncio.sleep(0.005)
+                    waited += 0.005
+                    if waited > 15:
+                        return
                 await asyncio.sleep(BARGE_AFTER_S)
 
             report = asyncio.run(run.converse(parts, cue=cue))

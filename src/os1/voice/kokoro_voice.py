@@ -8,10 +8,14 @@ Although those styles were made for Japanese, ``jf_nezumi`` and ``jf_gongitsune`
 English that Whisper transcribes without an error when they are fed espeak-ng's en-us
 phonemes, which is what this module does (with the espeak-ng that Piper bundles).
 
-Kokoro on two cores needs about 0.4 s per second of speech, so the reply is synthesised
-a clause at a time: the first chunk is one short clause (a long opening clause is cut
-after a few words) so that the first audio comes quickly; each later chunk may be up to
-twice as long as the one before, which the audio already queued covers.
+On two cores a Kokoro run takes about 0.4 s per second of audio, and every run also
+renders about a second of silence around the speech (trimmed away; capping it in the
+graph cost the last sound of each chunk). A short clause such as "I'm Samantha." so takes
+0.7-1 s, and a whole reply about 0.7 s per second of speech. The reply is therefore
+synthesised a clause at a time: the first chunk is one short clause (a long opening
+clause is cut after a few words) so that the first audio comes as early as it can; each
+later chunk may be up to twice as long as the one before, which the audio already queued
+covers.
 """
 
 from __future__ import annotations

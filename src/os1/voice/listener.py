@@ -87,9 +87,9 @@ class Listener:
     def _is_speech(self, frame: Samples, level: float) -> bool:
         probability = self.vad.probability(frame)
         limit = self.release if self._in_speech else self.threshold
-        if probability < limit:
-            return False
-        return self.echo_gate is None or self.echo_gate.admits(frame, level)
+        # The gate sees every frame, so it learns the room from the quiet ones too.
+        admitted = self.echo_gate is None or self.echo_gate.admits(frame, level)
+        return probability >= limit and admitted
 
     def _step(self, frame: Samples, at: float, voiced: bool, speaking: bool) -> Detected | None:
         if not self._in_speech:

@@ -111,6 +111,10 @@ def session_options(threads: int) -> onnxruntime.SessionOptions:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    # Idle worker threads sleep instead of spinning: the language model and speech
+    # recognition run beside the voice, and spinning took cores from them (measured:
+    # with one core busy, Kokoro's first clause 1.6 s instead of 1.9 s; idle, 10 % slower).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
 

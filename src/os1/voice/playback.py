@@ -184,9 +184,11 @@ class Playback:
             return self._reply.first_sample_at
 
     def level(self) -> float:
-        """The loudest recent output level (RMS), for telling echo from the user."""
+        """The loudest output level (RMS) of the last moments, for telling echo from the
+        user; 0 once the speaker has been quiet for a while."""
         with self._lock:
-            return max((rms for _, rms in self._levels), default=0.0)
+            recent = self.clock() - _LEVEL_WINDOW_S
+            return max((rms for at, rms in self._levels if at >= recent), default=0.0)
 
     def heard_text(self) -> str:
         """The words of the current reply played so far: whole pieces, and of the piece

@@ -28,7 +28,7 @@ class FakeTTS:
     """Implements ``TextToSpeech`` with a tone of ``seconds_per_char`` per character.
 
     ``requests`` records every call as it is made; ``interrupted`` lists the texts whose
-    audio was closed before its last chunk (barge-in).
+    audio was closed after its first chunk was taken and before its last (barge-in).
     """
 
     name = "fake"
@@ -59,7 +59,7 @@ class FakeTTS:
         return samples / self.sample_rate
 
     def synthesize(self, text: str, prosody: Prosody = NEUTRAL) -> Generator[Samples, None, None]:
-        """A tone lasting ``seconds_per_char`` per character / rate, at 220 Hz × pitch."""
+        """A tone of ``frequency`` × pitch lasting ``seconds_per_char`` per character / rate."""
         self.requests.append(Request(text, prosody))
         spoken = text.strip()
         prosody = clamp_prosody(prosody)
