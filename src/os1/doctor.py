@@ -171,6 +171,53 @@ def _check_endpoint(settings: Settings, model: str) -> str:
     return f"{settings.openai.base_url} answers, model {model!r} available; {key_note}"
 
 
+def _voice_checks(settings: Settings) -> list[Check]:
+    """Voices and speech recognition are ready (assembled now, so the first `os1 talk`
+    starts at once); a missing sound card is not a fault: files and the web app work."""
+    models_dir = settings.models_path()
+
+    def voices() -> str:
+        from os1.app import stderr_progress
+        from os1.voice.kokoro_voice import packaged_model_path
+        from os1.voice.voices import CHOICES, KokoroSpec, available_voices, parse_spec
+
+        installed = {info.spec: info for info in available_voices()}
+        for choice in CHOICES.values():
+            info = installed.get(choice.spec)
+            if info is None or not info.installed:
+                hint = info.install_hint if info else "Reinstall OS1: bash scripts/setup.sh"
+                raise OS1Error(f"The {choice.choice} voice ({choice.spec}) is missing.", hint)
+            if isinstance(parse_spec(choice.spec), KokoroSpec):
+                packaged_model_path(models_dir, stderr_progress("Assembling the voice"))
+        chosen = ", ".join(f"{c.choice}: {c.spec}" for c in CHOICES.values())
+        return chosen + (f"; using {settings.voice.voice}" if settings.voice.voice else "")
+
+    def recogniser() -> str:
+        from os1.app import stderr_progress
+        from os1.voice.stt import resolve_model
+
+        path = resolve_model(
+            settings.voice.stt_model, models_dir, stderr_progress("Assembling Whisper")
+        )
+        return f"Whisper {settings.voice.stt_model} ({path})"
+
+    def sound() -> str:
+        from os1.errors import AudioError
+        from os1.voice.sound import check_devices
+
+        try:
+            check_devices(settings.voice.input_device, settings.voice.output_device)
+        except AudioError as error:
+            return f"no microphone or speaker here ({error.message}) — {error.hint}"
+        return "microphone and speaker found"
+
+    return [
+        _attempt("voices", voices),
+        _attempt("speech recognition", recogniser),
+        _attempt("sound", sound),
+    ]
+
+
 def run_checks(home_flag: str | None, overrides: dict[str, Any]) -> list[Check]:
     home = resolve_home(home_flag)
     checks = [_attempt("data directory", lambda: _check_home(home))]
@@ -187,4 +234,5 @@ def run_checks(home_flag: str | None, overrides: dict[str, Any]) -> list[Check]:
     checks.append(_attempt("setup", lambda: _check_setup(home)))
     if settings_holder:
         checks.extend(_model_checks(settings_holder[0]))
+        checks.extend(_voice_checks(settings_holder[0]))
     return checks

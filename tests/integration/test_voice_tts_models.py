@@ -16,9 +16,9 @@ import pytest
 import soxr
 
 from os1.companion.names import Voice
-from os1.voice.base import Prosody, Samples, TextToSpeech
+from os1.voice.base import NEUTRAL, Prosody, Samples, TextToSpeech
 from os1.voice.kokoro_voice import MODEL_FILE, packaged_model_path
-from os1.voice.voices import CHOICES, NEUTRAL, load_voice
+from os1.voice.voices import CHOICES, load_voice
 
 pytestmark = pytest.mark.integration
 

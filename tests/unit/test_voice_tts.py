@@ -13,7 +13,7 @@ import pytest
 from os1.companion.affect import response_mood
 from os1.companion.names import Voice
 from os1.errors import ConfigError, ModelError
-from os1.voice.base import Prosody, Samples
+from os1.voice.base import NEUTRAL, Prosody, Samples
 from os1.voice.kokoro_voice import (
     FIRST_CHUNK_WORDS,
     KokoroVoice,
@@ -25,7 +25,6 @@ from os1.voice.piper_voice import espeak_clauses, shift_pitch, split_first_claus
 from os1.voice.tts_fake import FakeTTS
 from os1.voice.voices import (
     CHOICES,
-    NEUTRAL,
     PROSODY_RANGE,
     KokoroSpec,
     PiperSpec,

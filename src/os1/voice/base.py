@@ -7,7 +7,7 @@ activity detector and speech-to-text all run at ``MIC_RATE``; a voice speaks at 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -52,13 +52,17 @@ class Prosody:
     pitch: float = 1.0
 
 
+NEUTRAL = Prosody()
+"""The voice as it is."""
+
+
 class TextToSpeech(Protocol):
     """Text in, audio out, a chunk at a time so playback can start early."""
 
     name: str
     sample_rate: int
 
-    def synthesize(self, text: str, prosody: Prosody = Prosody()) -> Iterator[Samples]:
-        """Audio for ``text`` at ``sample_rate``, in chunks. Closing the iterator early
+    def synthesize(self, text: str, prosody: Prosody = NEUTRAL) -> Generator[Samples, None, None]:
+        """Audio for ``text`` at ``sample_rate``, in chunks. Closing the generator early
         stops the synthesis (barge-in)."""
         ...

@@ -35,14 +35,13 @@ import numpy.typing as npt
 import onnxruntime
 
 from os1.errors import ModelError
-from os1.voice.base import Prosody, Samples
+from os1.voice.base import NEUTRAL, Prosody, Samples
 from os1.voice.piper_voice import Clause, espeak_clauses, session_options, shift_pitch
 from os1.voice.voices import (
     KOKORO_DATA_MODULE,
     KOKORO_INSTALL_HINT,
     KOKORO_PACKAGE,
     KOKORO_PART_MODULES,
-    NEUTRAL,
     clamp_prosody,
     duration_factor,
 )

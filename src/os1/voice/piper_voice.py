@@ -30,8 +30,8 @@ from piper import PiperVoice as _PiperModel
 from piper.phonemize_espeak import ESPEAK_DATA_DIR
 
 from os1.errors import ModelError
-from os1.voice.base import Prosody, Samples
-from os1.voice.voices import NEUTRAL, clamp_prosody, duration_factor
+from os1.voice.base import NEUTRAL, Prosody, Samples
+from os1.voice.voices import clamp_prosody, duration_factor
 
 DEFAULT_THREADS = 2
 """Measured on two cores: two threads halve the time to the first audio of a sentence

@@ -144,7 +144,5 @@ class SpokenReply:
                 self.listener.on_error(error)
             finally:
                 self.playback.piece_done(self._generation, number)
-                close = getattr(audio, "close", None)
-                if close is not None:
-                    with contextlib.suppress(Exception):
-                        close()
+                with contextlib.suppress(Exception):
+                    audio.close()

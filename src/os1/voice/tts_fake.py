@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from os1.voice.base import Prosody, Samples
-from os1.voice.voices import NEUTRAL, clamp_prosody
+from os1.voice.base import NEUTRAL, Prosody, Samples
+from os1.voice.voices import clamp_prosody
 
 
 @dataclass(frozen=True)

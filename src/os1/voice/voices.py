@@ -30,12 +30,10 @@ from typing import Literal
 
 from os1.companion.names import Voice
 from os1.errors import ConfigError, ModelError
-from os1.voice.base import Prosody, TextToSpeech
+from os1.voice.base import NEUTRAL, Prosody, TextToSpeech
 
 # --- prosody -------------------------------------------------------------------------
 
-NEUTRAL = Prosody()
-"""The voice as it is: the default prosody of every ``synthesize``."""
 
 PROSODY_RANGE = (0.5, 2.0)
 """Rate and pitch factors are held within this range: beyond it a voice is a caricature."""
