@@ -122,11 +122,11 @@ def test_a_corrupt_wav_is_a_clear_error_before_anything_starts(
     assert "Traceback" not in done.stderr
 
 
-def test_without_a_sound_device_talk_points_to_files_and_the_web_app(talker: Path) -> None:
+def test_without_a_sound_device_talk_points_to_recordings(talker: Path) -> None:
     done = run_os1("talk", home=talker, env={"AUDIODEV": "none"})
     # This machine has no microphone (and may have no PortAudio at all).
     assert done.returncode == 2, done.stdout + done.stderr
-    assert "--in" in done.stderr and "os1 serve" in done.stderr
+    assert "--in" in done.stderr and "os1 chat" in done.stderr
     assert "Traceback" not in done.stderr
 
 

@@ -22,8 +22,8 @@ from os1.voice.playback import Playback
 
 _BLOCK_S = 0.02
 NO_DEVICE_HINT = (
-    "Talk through a file instead: os1 talk --in hello.wav --out replies/ ;"
-    " or use the web app on your phone or browser: os1 serve"
+    "Talk through recordings instead: os1 talk --in hello.wav --out replies/"
+    " (or text: os1 chat)."
 )
 
 
