@@ -14,7 +14,7 @@ from os1.config import VoiceSettings
 from os1.errors import LLMUnavailableError
 from os1.llm.fake import FakeLLM
 from os1.store.conversations import Conversations
-from os1.voice.base import MIC_RATE
+from os1.voice.base import MIC_RATE, NEUTRAL
 from os1.voice.events import Event, Interrupt, TurnDone
 from os1.voice.io import FileMicrophone, FileSpeaker
 from os1.voice.reply import APOLOGY
@@ -222,3 +222,13 @@ def test_going_on_before_a_word_of_the_reply_is_heard_keeps_the_turn_open(
     assert not [e for e in events if isinstance(e, Interrupt)]
     texts = [m.text for m in Conversations(onboarded.db).recent(10)]
     assert "I went out." not in texts
+
+
+def test_a_reply_withdrawn_before_it_started_can_be_joined(onboarded: App) -> None:
+    from os1.voice.playback import Playback
+    from os1.voice.reply import SpokenReply
+
+    reply = SpokenReply(onboarded.companion(), FakeTTS(), Playback(22_050), NEUTRAL)
+    reply.cancel()
+    reply.join()  # never started: nothing to wait for, and no error
+    assert reply.written and reply.turn is None

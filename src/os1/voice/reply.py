@@ -83,8 +83,10 @@ class SpokenReply:
         return self._cancel.is_set()
 
     def join(self, timeout: float | None = None) -> None:
-        self._writer.join(timeout)
-        self._voice.join(timeout)
+        """Wait for the worker threads (if the reply was ever started)."""
+        for thread in (self._writer, self._voice):
+            if thread.ident is not None:
+                thread.join(timeout)
 
     @property
     def written(self) -> bool:

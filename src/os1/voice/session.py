@@ -413,7 +413,8 @@ class VoiceSession:
 
         async def begin() -> None:
             if withdrawing is not None:
-                await withdrawing  # the prompt must not show the withdrawn half-sentence
+                # The prompt must not show the withdrawn half-sentence.
+                await asyncio.gather(withdrawing, return_exceptions=True)
             if not reply.cancelled:
                 reply.start(text, self.conversation_id, held=held)
                 await self._follow(turn, reply)
@@ -432,10 +433,13 @@ class VoiceSession:
 
         async def take_back() -> None:
             if previous is not None:
-                await previous
-            await asyncio.to_thread(reply.join)
-            if reply.turn is not None:
-                self.companion.withdraw(reply.turn)
+                await asyncio.gather(previous, return_exceptions=True)
+            try:
+                await asyncio.to_thread(reply.join)
+                if reply.turn is not None:
+                    self.companion.withdraw(reply.turn)
+            except Exception:
+                _log.warning("withdrawing a reply failed", exc_info=True)
 
         task = asyncio.ensure_future(take_back())
         self._withdrawing = task
