@@ -38,6 +38,17 @@ if ((${#missing[@]})); then
   fi
 fi
 command -v cmake >/dev/null || echo "cmake not found: pip will fetch it from PyPI for the build."
+# `os1 talk` uses the microphone and speaker through PortAudio (optional: recordings
+# and text work without it).
+if ! ldconfig -p 2>/dev/null | grep -q libportaudio; then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    echo "Installing PortAudio for the microphone and speaker (libportaudio2)..."
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libportaudio2; } \
+      >/dev/null 2>&1 || echo "note: could not install libportaudio2; os1 talk will need it."
+  else
+    echo "note: for os1 talk through a microphone, install PortAudio: sudo apt-get install libportaudio2"
+  fi
+fi
 echo "ok: $("$python" --version), $(c++ --version | head -n1)"
 
 if [[ ! -x .venv/bin/python ]]; then

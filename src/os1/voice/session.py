@@ -52,6 +52,7 @@ from os1.voice.reply import ReplyListener, SpokenReply
 _log = logging.getLogger(__name__)
 _POLL_S = 0.01
 COMMIT_S = 12.0
+FINISH_TIMEOUT_S = 120.0
 
 
 @dataclass
@@ -164,7 +165,10 @@ class VoiceSession:
                     self._on_detected(event)
             for event in self.listener.flush(self.clock()):
                 self._on_detected(event)
-            await self.wait_idle()
+            try:  # let the last reply finish (but never hang on a stuck one)
+                await asyncio.wait_for(self.wait_idle(), timeout=FINISH_TIMEOUT_S)
+            except TimeoutError:
+                _log.warning("the last turn did not finish in %s s", FINISH_TIMEOUT_S)
         finally:
             await self._shutdown()
         return self.turns
@@ -359,7 +363,7 @@ class VoiceSession:
             return
         deadline = event.at + self.policy.pause_ms(text) / 1000
         if text and turn.reply is None and self._replying is None and not forget_command(text):
-            self._start_reply(turn, text, held=True)  # speculatively, unheard for now
+            self._start_reply(turn, text)  # speculatively: unheard until the turn is over
         if self._endpoint is not None:
             self._endpoint.cancel()
         assert self._loop is not None
@@ -384,14 +388,15 @@ class VoiceSession:
         if turn.reply is not None and turn.reply_to != text:
             self._withdraw(turn)
         if turn.reply is None:
-            self._start_reply(turn, text, held=False)
+            self._start_reply(turn, text)
         turn.confirmed = True
         self._replying = turn
         self.playback.release()
 
     # -- answering ------------------------------------------------------------------------
 
-    def _start_reply(self, turn: _Turn, text: str, *, held: bool) -> None:
+    def _start_reply(self, turn: _Turn, text: str) -> None:
+        """Start answering ``text``; until the turn is confirmed over, it stays unheard."""
         assert self._loop is not None
         loop = self._loop
 
@@ -416,7 +421,8 @@ class VoiceSession:
                 # The prompt must not show the withdrawn half-sentence.
                 await asyncio.gather(withdrawing, return_exceptions=True)
             if not reply.cancelled:
-                reply.start(text, self.conversation_id, held=held)
+                # Decided now, not when scheduled: the turn may have been confirmed since.
+                reply.start(text, self.conversation_id, held=not turn.confirmed)
                 await self._follow(turn, reply)
 
         self._track(begin())
