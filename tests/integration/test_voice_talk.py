@@ -123,8 +123,8 @@ def test_a_corrupt_wav_is_a_clear_error_before_anything_starts(
 
 
 def test_without_a_sound_device_talk_points_to_recordings(talker: Path) -> None:
-    done = run_os1("talk", home=talker, env={"AUDIODEV": "none"})
-    # This machine has no microphone (and may have no PortAudio at all).
+    # A microphone no machine has (this one may have no sound card or even no PortAudio).
+    done = run_os1("talk", home=talker, env={"OS1_VOICE_INPUT_DEVICE": "no-such-microphone"})
     assert done.returncode == 2, done.stdout + done.stderr
     assert "--in" in done.stderr and "os1 chat" in done.stderr
     assert "Traceback" not in done.stderr

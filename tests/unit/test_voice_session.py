@@ -232,3 +232,17 @@ def test_a_reply_withdrawn_before_it_started_can_be_joined(onboarded: App) -> No
     reply.cancel()
     reply.join()  # never started: nothing to wait for, and no error
     assert reply.written and reply.turn is None
+
+
+def test_a_model_failing_mid_reply_keeps_what_was_said(onboarded: App, fake_llm: FakeLLM) -> None:
+    fake_llm.enqueue_failure(
+        "Well, that is a lovely question to think about. And then",
+        LLMUnavailableError("The model server went away."),
+        after_chunks=9,
+    )
+    turns, _, _ = _run(onboarded, [_tone(0.8)], FakeSTT(["What do you think?"]))
+    (turn,) = turns
+    assert turn.status == "failed" and turn.error
+    assert turn.reply and "lovely question" in turn.reply  # said before the failure
+    stored = [m for m in Conversations(onboarded.db).recent(10) if m.role == "companion"][-1]
+    assert stored.text == turn.reply and APOLOGY not in stored.text

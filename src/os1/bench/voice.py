@@ -34,6 +34,8 @@ from os1.companion.persona import Persona, save_persona
 from os1.errors import OS1Error
 from os1.store.state import StateStore
 from os1.voice.audio import read_wav
+from os1.voice.events import Event, Interrupt
+from os1.voice.io import FileMicrophone
 from os1.voice.pipeline import VoiceParts, VoiceRun, load_parts
 from os1.voice.wer import word_error_rate
 
@@ -50,6 +52,12 @@ ROUND_TRIP_SENTENCES = [
     "Good night. Talk to you tomorrow.",
 ]
 BARGE_AFTER_S = 0.6  # how long into a reply the user starts talking over it
+
+
+def _leading_silence_s(clip: np.ndarray, level: float = 0.02) -> float:
+    """Where the first sound of a recording is (its first sample above ``level``)."""
+    loud = np.flatnonzero(np.abs(clip) > level)
+    return float(loud[0]) / 16000 if loud.size else 0.0
 
 
 def find_speech_dir(explicit: Path | None = None) -> Path:
@@ -195,7 +203,19 @@ def conversation(
                         return
                 await asyncio.sleep(BARGE_AFTER_S)
 
-            report = asyncio.run(run.converse(parts, cue=cue))
+            interrupts: list[Interrupt] = []
+
+            def observe(event: Event) -> None:
+                if isinstance(event, Interrupt) and not event.resumed:
+                    interrupts.append(event)
+
+            report = asyncio.run(run.converse(parts, cue=cue, observe=observe))
+            microphone = run.microphone
+            assert isinstance(microphone, FileMicrophone)
+            onsets = [
+                start + _leading_silence_s(read_wav(plan[n]))
+                for n, start in enumerate(microphone.speech_starts)
+            ]
         finally:
             app.close()
     turns = report["turns"]
@@ -206,7 +226,16 @@ def conversation(
         "transcript_ms": _stats([t["speech_end_to_transcript_ms"] for t in turns]),
         "first_token_ms": _stats([t["speech_end_to_first_token_ms"] for t in turns]),
         "voice_to_voice_ms": _stats([t["speech_end_to_first_audio_ms"] for t in turns]),
-        "barge_in_ms": _stats([t["barge_in_ms"] for t in turns]),
+        # From the true start of the speech over the reply (when the recording's first
+        # sound reached the microphone) to the moment playback stopped.
+        "barge_in_ms": _stats(
+            [
+                (event.stopped_at - max(o for o in onsets if o <= event.stopped_at)) * 1000
+                for event in interrupts
+                if any(o <= event.stopped_at for o in onsets)
+            ]
+        ),
+        "barge_in_vad_ms": _stats([t["barge_in_ms"] for t in turns]),
     }
 
 

@@ -5,6 +5,8 @@ Used by ``os1 talk`` (microphone or files) and by ``os1 bench voice``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -22,6 +24,7 @@ from os1.voice.io import Cue, FileMicrophone, FileSpeaker, Microphone, Speaker
 from os1.voice.session import VoiceSession
 
 IDLE_BEFORE_NEXT_S = 0.8  # in file mode, the pause before the next WAV is "spoken"
+CUE_TIMEOUT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ class VoiceRun:
         self._out_dir: Path | None = None
         self._inputs: list[Path] = []
         self.session: VoiceSession | None = None  # while conversing
+        self.microphone: Microphone | None = None
 
     def use_files(self, paths: list[Path], out_dir: Path | None) -> None:
         """Speak these WAVs, one turn each (read now, so a bad file fails before anything)."""
@@ -119,9 +123,10 @@ class VoiceRun:
 
         async def when_idle(number: int) -> None:
             assert session is not None
-            if number == 0:
-                await session.warmed.wait()
-            await session.wait_idle(IDLE_BEFORE_NEXT_S)
+            with contextlib.suppress(TimeoutError):  # never wait for ever to speak
+                if number == 0:
+                    await asyncio.wait_for(session.warmed.wait(), CUE_TIMEOUT_S)
+                await asyncio.wait_for(session.wait_idle(IDLE_BEFORE_NEXT_S), CUE_TIMEOUT_S)
 
         if self._clips is not None:
             microphone = FileMicrophone(self._clips, cue=cue or when_idle)
@@ -132,6 +137,7 @@ class VoiceRun:
 
             microphone = SoundMicrophone(self.settings.input_device)
             speaker = SoundSpeaker(parts.tts.sample_rate, self.settings.output_device)
+        self.microphone = microphone
         name = self.companion.persona.companion_name
 
         def on_event(event: Event) -> None:

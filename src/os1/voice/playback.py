@@ -158,11 +158,13 @@ class Playback:
             self.stopped_at = None
 
     def clear(self) -> None:
-        """Drop everything not yet played."""
+        """Drop everything not yet played (and anything still to come for this reply)."""
         with self._lock:
             self._queue.clear()
             self._offset = 0
             self._paused = False
+            self._held = False
+            self._generation += 1  # late audio of the cleared reply is dropped
 
     # -- what happened ------------------------------------------------------------
 
@@ -189,6 +191,17 @@ class Playback:
         with self._lock:
             recent = self.clock() - _LEVEL_WINDOW_S
             return max((rms for at, rms in self._levels if at >= recent), default=0.0)
+
+    def first_sample_of(self, reply: int) -> float | None:
+        """When reply number ``reply`` was first heard (None: not yet, or not current)."""
+        with self._lock:
+            return self._reply.first_sample_at if reply == self._generation else None
+
+    def heard_text_of(self, reply: int) -> str:
+        """What was heard of reply number ``reply`` ("" unless it is the current one)."""
+        with self._lock:
+            current = reply == self._generation
+        return self.heard_text() if current else ""
 
     def heard_text(self) -> str:
         """The words of the current reply played so far: whole pieces, and of the piece

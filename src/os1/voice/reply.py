@@ -14,12 +14,12 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 from os1.companion.dialogue import Companion, TurnResult
 from os1.errors import OS1Error
-from os1.voice.base import Prosody, TextToSpeech
+from os1.voice.base import Prosody, Samples, TextToSpeech
 from os1.voice.chunker import SentenceChunker
 from os1.voice.playback import Playback
 
@@ -57,6 +57,7 @@ class SpokenReply:
         self.turn: TurnResult | None = None
         self.first_token_at: float | None = None
         self.error: Exception | None = None
+        self.apologized = False  # the model failed before a word: it said sorry instead
         self._cancel = threading.Event()
         self._pieces: queue.Queue[str | None] = queue.Queue()
         self._writer = threading.Thread(target=self._write, name="os1-reply-writer", daemon=True)
@@ -88,6 +89,16 @@ class SpokenReply:
             if thread.ident is not None:
                 thread.join(timeout)
 
+    def first_heard_at(self) -> float | None:
+        """When the user first heard this reply (None: not yet, or never started)."""
+        return self.playback.first_sample_of(self._generation) if self._generation else None
+
+    def heard(self) -> str:
+        """The words of this reply the user has heard so far (never the apology)."""
+        if not self._generation or self.apologized:
+            return ""
+        return self.playback.heard_text_of(self._generation)
+
     @property
     def written(self) -> bool:
         """The writer and the voice have finished: all the audio there will be is queued."""
@@ -99,6 +110,8 @@ class SpokenReply:
         chunker = SentenceChunker()
         spoke = False
         try:
+            if self._cancel.is_set():
+                return  # withdrawn before it began: store nothing, think nothing
             self.turn = self.companion.start_turn(self._user_text, self._conversation_id)
             stream = self.companion.stream(self.turn)
             try:
@@ -121,8 +134,14 @@ class SpokenReply:
             _log.warning("the reply failed", exc_info=True)
             self.error = error
             self.listener.on_error(error)
-            if not spoke and not self._cancel.is_set():
-                self._pieces.put(APOLOGY)
+            if not self._cancel.is_set():
+                # Say what was written before the failure; if nothing was, say sorry.
+                for piece in chunker.finish():
+                    self._pieces.put(piece)
+                    spoke = True
+                if not spoke:
+                    self.apologized = True
+                    self._pieces.put(APOLOGY)
         finally:
             self._pieces.put(_END)
 
@@ -134,8 +153,9 @@ class SpokenReply:
             if piece is _END or self._cancel.is_set():
                 return
             number = self.playback.add_piece(self._generation, piece)
-            audio = self.tts.synthesize(piece, self.prosody)
+            audio: Generator[Samples, None, None] | None = None
             try:
+                audio = self.tts.synthesize(piece, self.prosody)
                 for samples in audio:
                     if self._cancel.is_set():
                         return
@@ -146,5 +166,6 @@ class SpokenReply:
                 self.listener.on_error(error)
             finally:
                 self.playback.piece_done(self._generation, number)
-                with contextlib.suppress(Exception):
-                    audio.close()
+                if audio is not None:
+                    with contextlib.suppress(Exception):
+                        audio.close()

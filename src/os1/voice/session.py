@@ -53,6 +53,7 @@ _log = logging.getLogger(__name__)
 _POLL_S = 0.01
 COMMIT_S = 12.0
 FINISH_TIMEOUT_S = 120.0
+JOIN_TIMEOUT_S = 30.0  # a reply's threads stop at their next step once cancelled
 
 
 @dataclass
@@ -76,6 +77,7 @@ class _Turn:
     confirmed: bool = False  # the user has finished: the reply may be heard
     barge_in_ms: float | None = None
     first_audio_at: float | None = None
+    early_text: list[ReplyText] = field(default_factory=list)  # written while held
 
     @property
     def transcripts(self) -> list[asyncio.Task[str]]:
@@ -144,7 +146,8 @@ class VoiceSession:
         self._replying: _Turn | None = None  # the turn whose reply may be heard now
         self._barge: _Barge | None = None
         self._endpoint: asyncio.TimerHandle | None = None
-        self._withdrawing: asyncio.Task[None] | None = None
+        self._history: asyncio.Task[None] | None = None  # see _in_order
+        self._closing = False
         self._ignoring = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._count = 0
@@ -196,6 +199,7 @@ class VoiceSession:
             await asyncio.sleep(_POLL_S)
 
     async def _shutdown(self) -> None:
+        self._closing = True
         if self._endpoint is not None:
             self._endpoint.cancel()
         if self._turn.reply is not None:
@@ -233,7 +237,7 @@ class VoiceSession:
         if self._turn.reply is not None:
             self._withdraw(self._turn)  # nobody heard it: answer the whole thought later
         replying = self._replying
-        if replying is not None and self.playback.first_sample_at is None:
+        if replying is not None and replying.reply and replying.reply.first_heard_at() is None:
             self._reopen(replying)  # not a word of the reply was heard: they were not done
             return
         if replying is None or self._barge is not None:
@@ -312,7 +316,8 @@ class VoiceSession:
         text = await alone
         if self._barge is barge:
             short = (event.at - barge.onset_at) * 1000 <= self.settings.backchannel_ms
-            if short and is_backchannel(text, self.backchannels):
+            # (Speaking again already is no backchannel: "mm-hm… wait, actually".)
+            if short and is_backchannel(text, self.backchannels) and not self.listener.in_speech:
                 if barge.confirm is not None:
                     barge.confirm.cancel()
                 self._barge = None
@@ -338,8 +343,8 @@ class VoiceSession:
             return
         reply = turn.reply
         reply.cancel()
-        heard = self.playback.heard_text()
-        turn.first_audio_at = self.playback.first_sample_at if heard else None
+        heard = reply.heard()
+        turn.first_audio_at = reply.first_heard_at() if heard else None
         self.playback.clear()
         if by_user:
             turn.barge_in_ms = (barge.stopped_at - barge.onset_at) * 1000
@@ -351,7 +356,7 @@ class VoiceSession:
     async def _after_transcript(self, event: SpeechEnded) -> None:
         turn = self._turn
         await asyncio.gather(*turn.transcripts)
-        if turn is not self._turn or self.listener.in_speech:
+        if self._closing or turn is not self._turn or self.listener.in_speech:
             return  # more is coming; the last stretch decides
         if any(not task.done() for task in turn.transcripts):
             return
@@ -371,7 +376,7 @@ class VoiceSession:
 
     def _end_of_turn(self) -> None:
         self._endpoint = None
-        if self.listener.in_speech:
+        if self._closing or self.listener.in_speech:
             return
         turn = self._turn
         text = turn.text()
@@ -392,6 +397,9 @@ class VoiceSession:
         turn.confirmed = True
         self._replying = turn
         self.playback.release()
+        for event in turn.early_text:
+            self._emit(event)
+        turn.early_text.clear()
 
     # -- answering ------------------------------------------------------------------------
 
@@ -401,8 +409,7 @@ class VoiceSession:
         loop = self._loop
 
         def on_text(chunk: str) -> None:
-            if turn.confirmed:
-                loop.call_soon_threadsafe(self._emit, ReplyText(chunk, self.clock()))
+            loop.call_soon_threadsafe(self._reply_text, turn, ReplyText(chunk, self.clock()))
 
         reply = SpokenReply(
             self.companion,
@@ -414,18 +421,29 @@ class VoiceSession:
         )
         turn.reply = reply
         turn.reply_to = text
-        withdrawing = self._withdrawing
+        barrier = self._history
 
         async def begin() -> None:
-            if withdrawing is not None:
-                # The prompt must not show the withdrawn half-sentence.
-                await asyncio.gather(withdrawing, return_exceptions=True)
+            if barrier is not None:
+                # The prompt must show the past as it will stay: no withdrawn
+                # half-sentence, no unheard end of an interrupted reply.
+                await asyncio.gather(barrier, return_exceptions=True)
             if not reply.cancelled:
                 # Decided now, not when scheduled: the turn may have been confirmed since.
                 reply.start(text, self.conversation_id, held=not turn.confirmed)
                 await self._follow(turn, reply)
 
         self._track(begin())
+
+    def _reply_text(self, turn: _Turn, event: ReplyText) -> None:
+        """Show the reply as it is written, once the user's turn is over (what a held
+        reply wrote before then is shown at that moment)."""
+        if turn.reply is None:
+            return  # withdrawn
+        if turn.confirmed:
+            self._emit(event)
+        else:
+            turn.early_text.append(event)
 
     def _withdraw(self, turn: _Turn) -> None:
         """Take back a reply the user never heard (they were still speaking)."""
@@ -435,20 +453,29 @@ class VoiceSession:
         turn.reply = None
         reply.cancel()
         self.playback.clear()
-        previous = self._withdrawing
 
         async def take_back() -> None:
+            await asyncio.to_thread(reply.join, JOIN_TIMEOUT_S)
+            if reply.turn is not None:
+                self.companion.withdraw(reply.turn)
+
+        self._in_order(take_back())
+
+    def _in_order(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` after the changes to the conversation before it (withdrawals,
+        settled replies); new replies wait for all of them."""
+        previous = self._history
+
+        async def after() -> None:
             if previous is not None:
                 await asyncio.gather(previous, return_exceptions=True)
             try:
-                await asyncio.to_thread(reply.join)
-                if reply.turn is not None:
-                    self.companion.withdraw(reply.turn)
+                await work
             except Exception:
-                _log.warning("withdrawing a reply failed", exc_info=True)
+                _log.warning("updating the conversation failed", exc_info=True)
 
-        task = asyncio.ensure_future(take_back())
-        self._withdrawing = task
+        task = asyncio.ensure_future(after())
+        self._history = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -462,14 +489,30 @@ class VoiceSession:
             await asyncio.sleep(_POLL_S)
         if reply.cancelled or self._replying is not turn:
             return
-        turn.first_audio_at = self.playback.first_sample_at
+        turn.first_audio_at = reply.first_heard_at()
         self._replying = None
-        await self._settle(turn, None, "failed" if reply.error else "complete")
+        if reply.error:  # keep what was said before it failed, not the apology
+            await self._settle(turn, reply.heard(), "failed")
+        else:
+            await self._settle(turn, None, "complete")
 
     async def _settle(self, turn: _Turn, heard: str | None, status: str) -> None:
+        done = asyncio.get_running_loop().create_future()
+
+        async def store() -> None:
+            try:
+                await self._store(turn, heard, status)
+            finally:
+                done.set_result(None)
+
+        self._in_order(store())
+        await done
+
+    async def _store(self, turn: _Turn, heard: str | None, status: str) -> None:
+        """Keep what was heard of the reply, let memory learn, and report the turn."""
         reply = turn.reply
         assert reply is not None
-        await asyncio.to_thread(reply.join)
+        await asyncio.to_thread(reply.join, JOIN_TIMEOUT_S)
         result = reply.turn
         if result is not None:
             self.conversation_id = result.conversation_id
