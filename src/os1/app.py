@@ -18,10 +18,10 @@ from os1.companion.prompt import profile_header
 from os1.config import Settings, ensure_home, load_settings, resolve_home
 from os1.errors import NotSetUpError
 from os1.llm.base import LLM
-from os1.llm.embedded_model import Progress
 from os1.llm.registry import load_llm
 from os1.memory.core import Memory
 from os1.memory.embedding import Embedder, default_embedder
+from os1.parts import Progress
 from os1.store.conversations import Conversations
 from os1.store.db import DB_FILE, Database
 from os1.store.state import StateStore

@@ -34,6 +34,7 @@ from os1.config import (
 from os1.errors import InputError, OS1Error
 from os1.memory.core import Hit
 from os1.store.conversations import Conversations
+from os1.terminal import INTERRUPTED_MARK
 from os1.terminal import errors_as_messages as _errors_as_messages
 from os1.terminal import fail as _fail
 from os1.terminal import open_app as _open
@@ -41,7 +42,7 @@ from os1.terminal import report as _report
 from os1.terminal import say as _say
 from os1.voice.command import talk, voices
 
-_INTERRUPTED = " [interrupted]"
+_INTERRUPTED = INTERRUPTED_MARK
 _log = logging.getLogger(__name__)
 
 

@@ -12,6 +12,8 @@ import click
 from os1.app import App
 from os1.errors import OS1Error
 
+INTERRUPTED_MARK = " [interrupted]"  # after a reply that was cut short
+
 
 def say(text: str = "", *, err: bool = False, nl: bool = True) -> None:
     click.echo(text, err=err, nl=nl)

@@ -190,8 +190,6 @@ def test_a_failing_model_still_says_something(onboarded: App, fake_llm: FakeLLM)
 def test_replies_are_written_as_wav_files(
     onboarded: App, fake_llm: FakeLLM, tmp_path: Path
 ) -> None:
-    from os1.voice.pipeline import VoiceRun  # noqa: F401 - the file writer lives in io
-
     fake_llm.enqueue("Hello.")
     stt = FakeSTT(["Hi."])
     out = tmp_path / "out"

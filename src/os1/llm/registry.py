@@ -11,8 +11,8 @@ from pathlib import Path
 from os1.config import Settings
 from os1.errors import ConfigError
 from os1.llm.base import LLM
-from os1.llm.embedded_model import Progress
 from os1.llm.spec import parse_model_spec
+from os1.parts import Progress
 
 
 def api_key(settings: Settings) -> str | None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from os1.terminal import errors_as_messages, fail, open_app, say
+from os1.terminal import INTERRUPTED_MARK, errors_as_messages, fail, open_app, say
 
 
 @click.command()
@@ -109,7 +109,7 @@ class _Printer:
     def interrupted(self, heard: str, resumed: bool) -> None:
         if resumed:
             return
-        self._end_reply(" [interrupted]")
+        self._end_reply(INTERRUPTED_MARK)
 
     def turn_done(self) -> None:
         self._end_reply()

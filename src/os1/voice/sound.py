@@ -22,8 +22,7 @@ from os1.voice.playback import Playback
 
 _BLOCK_S = 0.02
 NO_DEVICE_HINT = (
-    "Talk through recordings instead: os1 talk --in hello.wav --out replies/"
-    " (or text: os1 chat)."
+    "Talk through recordings instead: os1 talk --in hello.wav --out replies/ (or text: os1 chat)."
 )
 
 

