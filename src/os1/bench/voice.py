@@ -54,10 +54,17 @@ ROUND_TRIP_SENTENCES = [
 BARGE_AFTER_S = 0.6  # how long into a reply the user starts talking over it
 
 
-def _leading_silence_s(clip: np.ndarray, level: float = 0.02) -> float:
-    """Where the first sound of a recording is (its first sample above ``level``)."""
-    loud = np.flatnonzero(np.abs(clip) > level)
-    return float(loud[0]) / 16000 if loud.size else 0.0
+def _speech_onsets_s(clip: np.ndarray, level: float = 0.02) -> list[float]:
+    """Where each stretch of sound in a recording begins (10 ms frames louder than
+    ``level``, after at least 200 ms of quiet): the true moments the user starts."""
+    frames = clip[: clip.size // 160 * 160].reshape(-1, 160)
+    loud = np.sqrt(np.mean(np.square(frames), axis=1)) > level
+    onsets, quiet = [], 20
+    for index, is_loud in enumerate(loud):
+        if is_loud and quiet >= 20:
+            onsets.append(index * 0.01)
+        quiet = 0 if is_loud else quiet + 1
+    return onsets
 
 
 def find_speech_dir(explicit: Path | None = None) -> Path:
@@ -213,8 +220,9 @@ def conversation(
             microphone = run.microphone
             assert isinstance(microphone, FileMicrophone)
             onsets = [
-                start + _leading_silence_s(read_wav(plan[n]))
+                start + offset
                 for n, start in enumerate(microphone.speech_starts)
+                for offset in _speech_onsets_s(read_wav(plan[n]))
             ]
         finally:
             app.close()
