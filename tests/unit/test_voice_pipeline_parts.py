@@ -249,3 +249,21 @@ def test_echo_gate_learns_from_quiet_frames_that_there_is_no_echo() -> None:
         gate.admits(silence, playback_level=0.3)
     soft_voice = (0.02 * np.random.default_rng(2).standard_normal(512)).astype(np.float32)
     assert gate.admits(soft_voice, playback_level=0.3)
+
+
+def test_listener_reacts_a_frame_sooner_over_the_companions_voice() -> None:
+    audio = np.concatenate([_silence(1.024), _tone(0.5), _silence(0.5)])
+
+    def first_start(level: float) -> SpeechStarted:
+        listener = Listener(EnergyVAD(), threshold=0.5)
+        for offset in range(0, audio.size, 512):
+            chunk = AudioChunk(audio[offset : offset + 512], (offset + 512) / MIC_RATE)
+            for event in listener.feed(chunk, lambda: level):
+                if isinstance(event, SpeechStarted):
+                    return event
+        raise AssertionError("no speech detected")
+
+    quiet, speaking = first_start(0.0), first_start(0.3)
+    assert speaking.while_speaking and not quiet.while_speaking
+    assert quiet.detected_at - speaking.detected_at == pytest.approx(512 / MIC_RATE)
+    assert speaking.at == pytest.approx(quiet.at) == pytest.approx(1.024)

@@ -95,13 +95,16 @@ class Listener:
         if not self._in_speech:
             self._preroll.append(frame)
             self._voiced_run = self._voiced_run + 1 if voiced else 0
-            if self._voiced_run < self.start_frames:
+            # Over the companion's voice one frame is enough: stopping it a frame
+            # early costs a moment's pause when it was only a cough (then it resumes).
+            needed = 1 if speaking else self.start_frames
+            if self._voiced_run < needed:
                 return None
             self._in_speech = True
             self._speech = list(self._preroll)
             self._silent_run = 0
             self._last_voiced_at = at
-            onset = at - (self.start_frames - 1) * self.frame_s - self.frame_s
+            onset = at - self._voiced_run * self.frame_s
             return SpeechStarted(at=onset, detected_at=at, while_speaking=speaking)
         self._speech.append(frame)
         if voiced:
