@@ -202,3 +202,16 @@ def test_prompt_is_cut_to_the_models_context_by_its_own_count(
     prompt = fake_llm.prompts[-1]
     assert fake_llm.count_tokens(prompt) <= 1024 - 64
     assert "turn7" in prompt.transcript
+
+
+def test_a_withdrawn_turn_leaves_no_trace(onboarded: App, fake_llm: FakeLLM) -> None:
+    companion = onboarded.companion()
+    before = companion.affect
+    count = companion.conversations.count()
+    turn = companion.start_turn("I am so sad and lonely today")
+    for _ in companion.stream(turn):
+        pass
+    assert companion.affect != before
+    companion.withdraw(turn)
+    assert companion.conversations.count() == count
+    assert companion.affect == before

@@ -57,6 +57,7 @@ class TurnResult:
     status: Literal["complete", "interrupted", "pending"] = "pending"
     timings: Timings = field(default_factory=lambda: Timings(None, 0.0, 0))
     prepared_reply: str | None = None  # a reply that needs no model (e.g. "forget that")
+    affect_before: dict[str, Any] | None = None  # to take the turn back (``withdraw``)
 
 
 def check_input(text: str, max_chars: int) -> str:
@@ -194,7 +195,8 @@ class Companion:
         if command is not None:
             return self._forget_turn(cleaned, command, conversation_id)
         reading = read_mood(cleaned)
-        affect = self.affect.update(reading)
+        before = self.affect
+        affect = before.update(reading)
         meta: dict[str, Any] = {"mood": affect.user_mood} if affect.user_mood != "neutral" else {}
         if self.memory is not None:
             in_view = [m.id for m in self.history(upcoming=1)]
@@ -205,7 +207,11 @@ class Companion:
             conversation_id, "user", self.persona.user_name, cleaned, meta=meta
         )
         self.state.put(AFFECT_KEY, affect.to_dict())
-        return TurnResult(conversation_id=conversation_id, user_message=user_message)
+        return TurnResult(
+            conversation_id=conversation_id,
+            user_message=user_message,
+            affect_before=before.to_dict(),
+        )
 
     def _forget_turn(
         self, text: str, command: Literal["previous", "this"], conversation_id: str
@@ -374,6 +380,8 @@ class Companion:
             self.conversations.remove(turn.reply_message.id)
             turn.reply_message = None
         self.conversations.remove(turn.user_message.id)
+        if turn.affect_before is not None:
+            self.state.put(AFFECT_KEY, turn.affect_before)  # the half-sentence's mood too
 
     def respond(self, text: str, conversation_id: str | None = None) -> TurnResult:
         """Run a whole turn without streaming (tests, scripts)."""

@@ -153,6 +153,7 @@ class VoiceSession:
         self._count = 0
         self._last_reply = ""
         self._warming = False
+        self._warm_again = False
         self.warmed = asyncio.Event()  # the first prompt is ready: the fastest first turn
 
     # -- running --------------------------------------------------------------------
@@ -553,13 +554,17 @@ class VoiceSession:
         """Prepare the next prompt in the background; one at a time (a queue of them
         would hold the model while the user is waiting for an answer)."""
         if self._warming:
+            self._warm_again = True  # the conversation moved on while it ran
             return
         self._warming = True
         loop = self._loop
 
         def work() -> None:
             try:
-                self.companion.warm_up()
+                self._warm_again = True
+                while self._warm_again:
+                    self._warm_again = False
+                    self.companion.warm_up()
             finally:
                 self._warming = False
                 if loop is not None:
