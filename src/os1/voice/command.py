@@ -71,12 +71,11 @@ def talk(
         if new_conversation:
             run.conversation_id = companion.conversations.start()
         if not as_json:
-            say(
+            header = (
                 f"{companion.persona.companion_name} · {companion.llm.info.name} · "
-                f"voice {parts.tts.name} · hearing with {parts.stt.name}\n"
-                + ("(Just speak. Ctrl-C leaves.)" if not inputs else ""),
-                err=True,
+                f"voice {parts.tts.name} · hearing with {parts.stt.name}"
             )
+            say(header if inputs else header + "\n(Just speak. Ctrl-C leaves.)", err=True)
         try:
             report = asyncio.run(run.converse(parts, printer=None if as_json else _Printer()))
         except KeyboardInterrupt:
