@@ -203,4 +203,6 @@ def test_a_looping_short_window_falls_back_to_the_full_pass() -> None:
     from os1.voice.stt import _looks_looped
 
     assert _looks_looped("Sunday is the best part of the week. " * 4)
+    assert _looks_looped("A thin stripe runs down the middle. A thin stripe")
     assert not _looks_looped("Sunday is the best part of the week.")
+    assert not _looks_looped("Ever tried. Ever failed. No matter. Try again. Fail again.")

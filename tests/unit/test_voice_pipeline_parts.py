@@ -81,7 +81,7 @@ def test_first_piece_is_short_and_later_pieces_are_sentences() -> None:
         "me",
     ]
     text_tokens = [t if t in ",!?" else " " + t for t in tokens]
-    pieces = _stream(SentenceChunker(), text_tokens)
+    pieces = _stream(SentenceChunker(first_words=6), text_tokens)
     assert pieces == ["Oh, that sounds lovely!", "What did you do after the party?", "Tell me"]
 
 

@@ -67,6 +67,12 @@ def _speech_onsets_s(clip: np.ndarray, level: float = 0.02) -> list[float]:
     return onsets
 
 
+def _true_onset(dated: float, onsets: list[float]) -> float:
+    """The recording's onset of the stretch the VAD dated at ``dated`` (or ``dated``)."""
+    near = [o for o in onsets if dated - 0.4 <= o <= dated + 0.05]
+    return min(dated, max(near)) if near else dated
+
+
 def find_speech_dir(explicit: Path | None = None) -> Path:
     if explicit is not None:
         candidates = [explicit]
@@ -213,7 +219,7 @@ def conversation(
             interrupts: list[Interrupt] = []
 
             def observe(event: Event) -> None:
-                if isinstance(event, Interrupt) and not event.resumed:
+                if isinstance(event, Interrupt) and event.by_user and not event.resumed:
                     interrupts.append(event)
 
             report = asyncio.run(run.converse(parts, cue=cue, observe=observe))
@@ -234,13 +240,13 @@ def conversation(
         "transcript_ms": _stats([t["speech_end_to_transcript_ms"] for t in turns]),
         "first_token_ms": _stats([t["speech_end_to_first_token_ms"] for t in turns]),
         "voice_to_voice_ms": _stats([t["speech_end_to_first_audio_ms"] for t in turns]),
-        # From the true start of the speech over the reply (when the recording's first
-        # sound reached the microphone) to the moment playback stopped.
+        # From the true start of the speech over the reply (the first sound of that
+        # stretch in the recording, up to 0.4 s before the VAD dated it) to the moment
+        # playback stopped: the detector's own lag is counted.
         "barge_in_ms": _stats(
             [
-                (event.stopped_at - max(o for o in onsets if o <= event.stopped_at)) * 1000
+                (event.stopped_at - _true_onset(event.onset_at, onsets)) * 1000
                 for event in interrupts
-                if any(o <= event.stopped_at for o in onsets)
             ]
         ),
         "barge_in_vad_ms": _stats([t["barge_in_ms"] for t in turns]),

@@ -33,7 +33,7 @@ class SentenceChunker:
     """Feed text as it streams; take out the pieces that are ready to be spoken."""
 
     def __init__(
-        self, *, first_words: int = 4, first_clause_words: int = 2, max_words: int = 30
+        self, *, first_words: int = 3, first_clause_words: int = 2, max_words: int = 30
     ) -> None:
         self.first_words = first_words
         self.first_clause_words = first_clause_words

@@ -63,6 +63,7 @@ class Interrupt:
     stopped_at: float
     heard: str  # the part of the reply the user heard
     resumed: bool = False  # it was only a backchannel ("mm-hm"): the companion went on
+    by_user: bool = True  # False: stopped for another reason (leaving, a new turn)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ class Listener:
         *,
         threshold: float = 0.5,
         start_frames: int = 2,
-        pause_ms: int = 160,
+        pause_ms: int = 128,
         preroll_ms: int = 200,
         max_speech_s: float = 20.0,
         echo_gate: EchoGate | None = None,

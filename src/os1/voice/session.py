@@ -349,7 +349,7 @@ class VoiceSession:
         self.playback.clear()
         if by_user:
             turn.barge_in_ms = (barge.stopped_at - barge.onset_at) * 1000
-        self._emit(Interrupt(barge.onset_at, barge.stopped_at, heard))
+        self._emit(Interrupt(barge.onset_at, barge.stopped_at, heard, by_user=by_user))
         self._track(self._settle(turn, heard, "interrupted"))
 
     # -- deciding the turn is over ----------------------------------------------------

@@ -422,9 +422,15 @@ class WhisperSTT:
 
 def _looks_looped(text: str) -> bool:
     """Whisper's failure mode on a window it cannot end: the same words over and over
-    (text that compresses unusually well, as faster-whisper also checks)."""
+    (text that compresses unusually well, as faster-whisper also checks), or three words
+    said twice ("A thin stripe runs down the middle. A thin stripe"). A real repetition
+    only costs the slower full pass, which decides then."""
     encoded = text.encode("utf-8")
-    return len(encoded) > 40 and len(encoded) / len(zlib.compress(encoded)) > 2.4
+    if len(encoded) > 40 and len(encoded) / len(zlib.compress(encoded)) > 2.4:
+        return True
+    words = normalize_text(text)
+    phrases = [tuple(words[i : i + 3]) for i in range(len(words) - 2)]
+    return len(set(phrases)) < len(phrases)
 
 
 def _max_new_tokens(duration_s: float) -> int:
