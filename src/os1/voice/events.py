@@ -73,7 +73,7 @@ class TurnDone:
     index: int
     user_text: str
     reply: str  # what the user heard
-    status: str  # complete | interrupted | failed | silent
+    status: str  # complete | interrupted | failed
     speech_end_to_transcript_ms: float | None
     speech_end_to_first_token_ms: float | None
     speech_end_to_first_audio_ms: float | None

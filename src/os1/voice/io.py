@@ -60,8 +60,7 @@ class FileMicrophone:
         self.lead_in_s = lead_in_s
         self.tail_s = tail_s
         self.clock = clock
-        self.speech_ends: list[float] = []  # when each clip's last sample was fed
-        self.speech_starts: list[float] = []
+        self.speech_starts: list[float] = []  # when each clip's first sample was fed
         self._block = round(CHUNK_S * MIC_RATE)
         self._cued = False
 
@@ -97,7 +96,6 @@ class FileMicrophone:
             self.speech_starts.append(start + fed / MIC_RATE)
             async for chunk in feed(clip):
                 yield chunk
-            self.speech_ends.append(start + fed / MIC_RATE)
         async for chunk in feed(np.zeros(round(self.tail_s * MIC_RATE), np.float32)):
             yield chunk
 

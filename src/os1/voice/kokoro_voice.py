@@ -35,7 +35,7 @@ import onnxruntime
 from os1.errors import ModelError
 from os1.parts import Progress, joined_model
 from os1.voice.base import NEUTRAL, Prosody, Samples
-from os1.voice.piper_voice import Clause, espeak_clauses, session_options, shift_pitch
+from os1.voice.piper_voice import Clause, espeak_clauses, open_session, shift_pitch
 from os1.voice.voices import (
     KOKORO_DATA_MODULE,
     KOKORO_INSTALL_HINT,
@@ -244,17 +244,11 @@ class KokoroVoice:
                 "Give the path of a Kokoro-82M .onnx model.",
             )
         self._style = _load_style(Path(styles_path), style)
-        try:
-            self._session = onnxruntime.InferenceSession(
-                str(model),
-                sess_options=session_options(threads),
-                providers=["CPUExecutionProvider"],
-            )
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise ModelError(
-                f"The Kokoro model {model} cannot be loaded ({exc}).",
-                f"Check that it is a complete Kokoro-82M model (ours: reinstall {KOKORO_PACKAGE}).",
-            ) from exc
+        self._session = open_session(
+            model,
+            threads,
+            f"Check that it is a complete Kokoro-82M model (ours: reinstall {KOKORO_PACKAGE}).",
+        )
         self._vocab = _vocab(self._session, Path(vocab_path) if vocab_path else None)
         inputs = {i.name for i in self._session.get_inputs()}
         self._tokens_input = "input_ids" if "input_ids" in inputs else "tokens"

@@ -118,6 +118,16 @@ def session_options(threads: int) -> onnxruntime.SessionOptions:
     return options
 
 
+def open_session(model: Path, threads: int, hint: str) -> onnxruntime.InferenceSession:
+    """An ONNX Runtime session for a voice model, or ModelError saying what to do."""
+    try:
+        return onnxruntime.InferenceSession(
+            str(model), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise ModelError(f"The voice model {model} cannot be loaded ({exc}).", hint) from exc
+
+
 class PiperVoice:
     """A Piper ``.onnx`` voice with its ``.onnx.json`` config, loaded once.
 
@@ -152,17 +162,9 @@ class PiperVoice:
                 f"The Piper voice config {config} cannot be read ({exc}).",
                 "Reinstall the voice, or give the .onnx.json that came with it.",
             ) from exc
-        try:
-            session = onnxruntime.InferenceSession(
-                str(model),
-                sess_options=session_options(threads),
-                providers=["CPUExecutionProvider"],
-            )
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise ModelError(
-                f"The Piper voice {model} cannot be loaded ({exc}).",
-                "Check that the file is a complete Piper .onnx voice; reinstall it if not.",
-            ) from exc
+        session = open_session(
+            model, threads, "Check that the file is a complete Piper .onnx voice; reinstall it."
+        )
         self._model = _PiperModel(session=session, config=piper_config)
         self._length_scale = piper_config.length_scale
         self.name = name or f"piper:{model.stem}"

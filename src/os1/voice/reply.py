@@ -18,7 +18,6 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 from os1.companion.dialogue import Companion, TurnResult
-from os1.errors import OS1Error
 from os1.voice.base import Prosody, Samples, TextToSpeech
 from os1.voice.chunker import SentenceChunker
 from os1.voice.playback import Playback
@@ -34,7 +33,6 @@ class ReplyListener:
     """Callbacks from the worker threads (they must be thread-safe)."""
 
     on_text: Callable[[str], None] = lambda text: None
-    on_error: Callable[[OS1Error | Exception], None] = lambda error: None
 
 
 class SpokenReply:
@@ -133,7 +131,6 @@ class SpokenReply:
         except Exception as error:  # the model failed: say something short, never go silent
             _log.warning("the reply failed", exc_info=True)
             self.error = error
-            self.listener.on_error(error)
             if not self._cancel.is_set():
                 # Say what was written before the failure; if nothing was, say sorry.
                 for piece in chunker.finish():
@@ -163,7 +160,6 @@ class SpokenReply:
             except Exception as error:
                 _log.warning("the voice failed on %r", piece, exc_info=True)
                 self.error = self.error or error
-                self.listener.on_error(error)
             finally:
                 self.playback.piece_done(self._generation, number)
                 if audio is not None:
