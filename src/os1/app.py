@@ -58,6 +58,7 @@ class App:
     clock: Clock = system_clock
     llm_factory: Callable[[Settings], LLM] | None = None
     embedder_factory: Callable[[], Embedder] | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)  # from the command line
     _db: Database | None = field(default=None, init=False)
     _llm: LLM | None = field(default=None, init=False)
     _memory: Memory | None = field(default=None, init=False)
@@ -74,7 +75,7 @@ class App:
     ) -> App:
         resolved = ensure_home(resolve_home(home))
         settings = load_settings(resolved, overrides)
-        return cls(resolved, settings, clock, llm_factory, embedder_factory)
+        return cls(resolved, settings, clock, llm_factory, embedder_factory, dict(overrides or {}))
 
     @property
     def db(self) -> Database:
@@ -185,6 +186,21 @@ class App:
         for suffix in ("-wal", "-shm"):
             (self.home / f"{DB_FILE}{suffix}").unlink(missing_ok=True)
         return target
+
+    def reload_settings(self) -> bool:
+        """Read the settings again (they were changed elsewhere); returns True when the
+        model changed, in which case the old one is closed and the next use loads the new."""
+        fresh = load_settings(self.home, self.overrides)
+        model_changed = (fresh.model, fresh.llm, fresh.openai) != (
+            self.settings.model,
+            self.settings.llm,
+            self.settings.openai,
+        )
+        self.settings = fresh
+        if model_changed and self._llm is not None:
+            self._llm.close()
+            self._llm = None
+        return model_changed
 
     def close(self) -> None:
         if self._llm is not None:

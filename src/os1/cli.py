@@ -33,6 +33,7 @@ from os1.config import (
 )
 from os1.errors import InputError, OS1Error
 from os1.memory.core import Hit
+from os1.server.command import devices, pair, serve
 from os1.store.conversations import Conversations
 from os1.terminal import INTERRUPTED_MARK
 from os1.terminal import errors_as_messages as _errors_as_messages
@@ -731,6 +732,9 @@ def bench_voice(as_json: bool, voice_specs: tuple[str, ...], speech: Path | None
 
 cli.add_command(talk)
 cli.add_command(voices)
+cli.add_command(serve)
+cli.add_command(pair)
+cli.add_command(devices)
 
 
 def main() -> None:

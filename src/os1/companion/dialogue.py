@@ -183,21 +183,33 @@ class Companion:
 
     # -- a turn -----------------------------------------------------------------
 
-    def start_turn(self, text: str, conversation_id: str | None = None) -> TurnResult:
-        """Validate and store the user's message; the reply is produced by ``stream``."""
+    def start_turn(
+        self,
+        text: str,
+        conversation_id: str | None = None,
+        *,
+        meta: dict[str, Any] | None = None,
+    ) -> TurnResult:
+        """Validate and store the user's message; the reply is produced by ``stream``.
+
+        ``meta`` is kept with the user's message (where it came from: a device, the API).
+        """
         cleaned = check_input(text, self.settings.chat.max_input_chars)
         if conversation_id is None:
             new_after = timedelta(hours=self.settings.chat.new_conversation_after_hours)
             conversation_id = self.conversations.current(new_after)
         elif not self.conversations.exists(conversation_id):
             raise InputError(f"There is no conversation {conversation_id!r}.")
+        origin = dict(meta or {})
         command = forget_command(cleaned) if self.memory else None
         if command is not None:
-            return self._forget_turn(cleaned, command, conversation_id)
+            return self._forget_turn(cleaned, command, conversation_id, origin)
         reading = read_mood(cleaned)
         before = self.affect
         affect = before.update(reading)
-        meta: dict[str, Any] = {"mood": affect.user_mood} if affect.user_mood != "neutral" else {}
+        meta = origin
+        if affect.user_mood != "neutral":
+            meta["mood"] = affect.user_mood
         if self.memory is not None:
             in_view = [m.id for m in self.history(upcoming=1)]
             recalled = recall(self.memory, cleaned, exclude=in_view)
@@ -214,7 +226,11 @@ class Companion:
         )
 
     def _forget_turn(
-        self, text: str, command: Literal["previous", "this"], conversation_id: str
+        self,
+        text: str,
+        command: Literal["previous", "this"],
+        conversation_id: str,
+        origin: dict[str, Any],
     ) -> TurnResult:
         """'Forget that': forget the previous message (or this one), and say so."""
         assert self.memory is not None
@@ -232,7 +248,11 @@ class Companion:
             stored = "(Something I was asked not to remember.)"
             reply = "Okay. I won't remember that."
         user_message = self.conversations.add(
-            conversation_id, "user", self.persona.user_name, stored, meta={"forget": command}
+            conversation_id,
+            "user",
+            self.persona.user_name,
+            stored,
+            meta={**origin, "forget": command},
         )
         return TurnResult(conversation_id, user_message, prepared_reply=reply)
 

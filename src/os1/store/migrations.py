@@ -91,4 +91,23 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0003_devices",
+        """
+        CREATE TABLE devices (
+            id            TEXT PRIMARY KEY,
+            name          TEXT NOT NULL,
+            token_hash    TEXT NOT NULL UNIQUE,
+            created_at    TEXT NOT NULL,
+            last_seen_at  TEXT,
+            revoked_at    TEXT
+        );
+        CREATE TABLE pairing_codes (
+            code_hash   TEXT PRIMARY KEY,
+            created_at  TEXT NOT NULL,
+            expires_at  TEXT NOT NULL,
+            used_at     TEXT
+        );
+        """,
+    ),
 ]

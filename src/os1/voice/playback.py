@@ -170,6 +170,12 @@ class Playback:
             return bool(self._queue)
 
     @property
+    def playing(self) -> bool:
+        """Audio is queued and may be heard now (not paused, not held back)."""
+        with self._lock:
+            return bool(self._queue) and not self._paused and not self._held
+
+    @property
     def first_sample_at(self) -> float | None:
         """When the first sample of the current reply was (or will be) heard."""
         with self._lock:

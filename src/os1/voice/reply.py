@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from typing import Any
 
 from os1.companion.dialogue import Companion, TurnResult
 from os1.voice.base import Prosody, Samples, TextToSpeech
@@ -63,11 +64,21 @@ class SpokenReply:
         self._user_text = ""
         self._generation = 0
         self._conversation_id: str | None = None
+        self._meta: dict[str, Any] | None = None
 
-    def start(self, user_text: str, conversation_id: str | None, *, held: bool = False) -> None:
+    def start(
+        self,
+        user_text: str,
+        conversation_id: str | None,
+        *,
+        held: bool = False,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
         """Begin the reply; a ``held`` one is prepared but silent until the playback is
-        released (the session is not yet sure the user has finished)."""
+        released (the session is not yet sure the user has finished). ``meta`` is kept
+        with the user's message."""
         self._user_text = user_text
+        self._meta = meta
         self._conversation_id = conversation_id
         self._generation = self.playback.begin_reply(held=held)
         self._writer.start()
@@ -110,7 +121,9 @@ class SpokenReply:
         try:
             if self._cancel.is_set():
                 return  # withdrawn before it began: store nothing, think nothing
-            self.turn = self.companion.start_turn(self._user_text, self._conversation_id)
+            self.turn = self.companion.start_turn(
+                self._user_text, self._conversation_id, meta=self._meta
+            )
             stream = self.companion.stream(self.turn)
             try:
                 for text in stream:

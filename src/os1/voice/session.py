@@ -116,9 +116,11 @@ class VoiceSession:
         prosody: Callable[[], Prosody] = Prosody,
         observe: Callable[[Event], None] | None = None,
         conversation_id: str | None = None,
+        turn_meta: dict[str, Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.companion = companion
+        self.turn_meta = turn_meta  # kept with each user message (where it was said)
         self.stt = stt
         self.tts = tts
         self.microphone = microphone
@@ -431,7 +433,9 @@ class VoiceSession:
                 await asyncio.gather(barrier, return_exceptions=True)
             if not reply.cancelled:
                 # Decided now, not when scheduled: the turn may have been confirmed since.
-                reply.start(text, self.conversation_id, held=not turn.confirmed)
+                reply.start(
+                    text, self.conversation_id, held=not turn.confirmed, meta=self.turn_meta
+                )
                 await self._follow(turn, reply)
 
         self._track(begin())

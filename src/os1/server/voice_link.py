@@ -1,0 +1,230 @@
+"""Hands-free voice over a WebSocket: the device's microphone in, the companion's voice out.
+
+The voice conversation itself is ``os1.voice.session.VoiceSession``, the same one `os1 talk`
+runs; this module only gives it a microphone and a speaker made of WebSocket frames, and
+turns what happens in it into protocol messages for every device.
+
+The companion's voice is sent in real time, a little ahead of playback (``LEAD_S``), so
+the server still knows which words the user has heard when they talk over it; on a
+barge-in the device is told to drop whatever it has not played yet (``audio.stop``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
+
+from os1.clock import new_id
+from os1.config import VoiceSettings
+from os1.errors import AudioError
+from os1.server.protocol import ProtocolError, encode
+from os1.voice.audio import from_pcm16, to_pcm16
+from os1.voice.events import (
+    Event,
+    Interrupt,
+    ReplyText,
+    SpeechStarted,
+    Transcript,
+    TurnDone,
+)
+from os1.voice.pipeline import VoiceParts, prosody_for
+from os1.voice.playback import Playback
+from os1.voice.session import VoiceSession
+
+if TYPE_CHECKING:
+    from os1.server.hub import Client, Hub
+
+LEAD_S = 0.1  # audio is sent this far ahead of when it is heard
+BLOCK_S = 0.02  # and in blocks of about this long
+AUDIO_STOP = encode({"type": "audio.stop"})
+
+
+class SocketMicrophone:
+    """Microphone audio as it arrives in binary frames (``feed``), until ``end``."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+
+    def feed(self, data: bytes) -> None:
+        from os1.voice.events import AudioChunk
+
+        try:
+            samples = from_pcm16(data)
+        except AudioError as error:
+            raise ProtocolError("bad_audio", error.message) from None
+        if samples.size:
+            self._queue.put_nowait(AudioChunk(samples, at=self.clock()))
+
+    def end(self) -> None:
+        self._queue.put_nowait(None)
+
+    async def chunks(self) -> AsyncIterator[Any]:
+        while (chunk := await self._queue.get()) is not None:
+            yield chunk
+
+
+class SocketSpeaker:
+    """Sends the reply's audio to the device as PCM16 frames, paced in real time."""
+
+    def __init__(
+        self,
+        sample_rate: int,
+        send: Callable[[bytes], None],
+        on_playing: Callable[[bool], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.playback = Playback(sample_rate, latency_s=LEAD_S, clock=clock)
+        self.send = send
+        self.on_playing = on_playing
+        self.clock = clock
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        rate = self.playback.sample_rate
+        sent_until: float | None = None  # the moment the audio sent so far runs out
+        while True:
+            await asyncio.sleep(BLOCK_S)
+            if not self.playback.playing:
+                if sent_until is not None:
+                    sent_until = None
+                    self.on_playing(False)
+                continue
+            now = self.clock()
+            if sent_until is None:
+                sent_until = now
+                self.on_playing(True)
+            count = round((now + LEAD_S - sent_until) * rate)
+            if count <= 0:
+                continue
+            samples = self.playback.pull(count)
+            sent_until = max(sent_until, now) + count / rate
+            self.send(to_pcm16(samples))
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+class VoiceLink:
+    """One device talking hands-free with the companion."""
+
+    def __init__(
+        self, hub: Hub, client: Client, parts: VoiceParts, settings: VoiceSettings
+    ) -> None:
+        self.hub = hub
+        self.client = client
+        self.settings = settings
+        self.microphone = SocketMicrophone()
+        self.speaker = SocketSpeaker(parts.tts.sample_rate, client.deliver_audio, self._playing)
+        parts.vad.reset()
+        companion = hub.companion
+        self.session = VoiceSession(
+            companion,
+            stt=parts.stt,
+            vad=parts.vad,
+            tts=parts.tts,
+            microphone=self.microphone,
+            speaker=self.speaker,
+            settings=settings,
+            prosody=prosody_for(companion, settings),
+            observe=self._on_event,
+            turn_meta={"via": "voice", "device": client.device.name},
+        )
+        self._task: asyncio.Task[Any] | None = None
+        self._reply_turn: str | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.session.run())
+        self._task.add_done_callback(lambda _: self._ended())
+
+    def hear(self, data: bytes) -> None:
+        self.microphone.feed(data)
+
+    def deciding(self) -> bool:
+        """A spoken turn is under way, and what is stored of it may yet be taken back."""
+        return self.session.busy()
+
+    async def stop(self, reason: str) -> None:
+        """End voice now; a reply being spoken keeps only what was heard."""
+        if self._stopping:
+            return
+        self._stopping = True
+        self.microphone.end()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        self.client.deliver(AUDIO_STOP)
+        self.client.deliver(encode({"type": "voice.ended", "reason": reason}))
+        self.hub.voice_ended(self)
+        self.hub.sync_soon()
+
+    def _ended(self) -> None:
+        if not self._stopping:  # the session ended by itself (an error)
+            self.hub.spawn(self.stop("Voice stopped unexpectedly; turn it on again."))
+
+    # -- what happens in the conversation ------------------------------------------------
+
+    def _playing(self, playing: bool) -> None:
+        if self._stopping:
+            return
+        self.hub.set_presence("speaking" if playing else "listening")
+
+    def _on_event(self, event: Event) -> None:
+        hub = self.hub
+        if isinstance(event, SpeechStarted):
+            if event.while_speaking and self.settings.barge_in:
+                self.client.deliver(AUDIO_STOP)  # drop what the device has not played
+            hub.set_presence("listening")
+        elif isinstance(event, Transcript):
+            hub.broadcast(
+                {
+                    "type": "transcript",
+                    "text": event.text,
+                    "final": event.final,
+                    "device": self.client.device.name,
+                }
+            )
+            if event.final:
+                hub.set_presence("thinking")
+                hub.sync_soon()  # the user's words are stored: every device sees them
+        elif isinstance(event, ReplyText):
+            if self._reply_turn is None:
+                self._reply_turn = new_id("t")
+                hub.broadcast({"type": "reply.start", "turn": self._reply_turn, "reply_to": None})
+            hub.broadcast({"type": "reply.delta", "turn": self._reply_turn, "text": event.text})
+        elif isinstance(event, Interrupt) and not event.resumed:
+            self.client.deliver(AUDIO_STOP)
+        elif isinstance(event, TurnDone):
+            done: dict[str, Any] = {
+                "type": "reply.done",
+                "turn": self._reply_turn or new_id("t"),
+                "status": event.status,
+                "message": None,  # the stored messages follow as `message` events
+                "timings": {
+                    "speech_end_to_transcript_ms": _ms(event.speech_end_to_transcript_ms),
+                    "speech_end_to_first_token_ms": _ms(event.speech_end_to_first_token_ms),
+                    "speech_end_to_first_audio_ms": _ms(event.speech_end_to_first_audio_ms),
+                },
+            }
+            if event.error:
+                done["error"] = event.error
+            self._reply_turn = None
+            hub.broadcast(done)
+            hub.sync_soon()
+            if not self.speaker.playback.playing:
+                hub.set_presence("listening")
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
