@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from os1.config import set_setting, settings_as_flat
-from os1.errors import ConfigError
+from os1.errors import OS1Error
 from os1.memory.core import Hit
 from os1.server.devices import Devices
 from os1.server.hub import Hub
@@ -173,12 +173,14 @@ async def settings_get(request: Request) -> Response:
 
 
 def _settings_view(hub: Hub) -> dict[str, Any]:
-    from os1.voice.voices import available_voices
+    from os1.voice.voices import CHOICES, available_voices
 
     flat = settings_as_flat(hub.app.settings)
     values = {key: flat[key] for key in EDITABLE_SETTINGS}
     persona = hub.companion.persona
-    values["voice.voice"] = values["voice.voice"] or persona.voice
+    voice = values["voice.voice"] or persona.voice
+    alias = CHOICES.get(voice)
+    values["voice.voice"] = alias.spec if alias is not None else voice
     voices = [
         {"value": info.spec, "label": f"{info.gender.title()} · {info.description}"}
         for info in available_voices()
@@ -204,13 +206,21 @@ async def settings_patch(request: Request) -> Response:
             f"Settings that can be changed here: {', '.join(EDITABLE_SETTINGS)}.",
         )
     hub = _hub(request)
-    try:
-        for key, value in data.items():
+    before = settings_as_flat(hub.app.settings)
+
+    async def write(values: dict[str, Any]) -> None:
+        for key, value in values.items():
             raw = json.dumps(value) if not isinstance(value, str) else value
             await asyncio.to_thread(set_setting, hub.app.home, key, raw)
-    except ConfigError as error:
+
+    try:
+        await write(data)
+        await hub.settings_changed()
+    except OS1Error as error:
+        # Put back what was there (a model that will not load must not lock us out).
+        await write({key: before[key] for key in data})
+        await hub.settings_changed()
         return problem(400, "bad_setting", f"{error.message} {error.hint or ''}".strip())
-    await hub.settings_changed()
     return JSONResponse(await asyncio.to_thread(_settings_view, hub))
 
 

@@ -211,6 +211,7 @@ class VoiceLink:
                 "turn": self._reply_turn or new_id("t"),
                 "status": event.status,
                 "message": None,  # the stored messages follow as `message` events
+                "reply_id": event.reply_id,
                 "timings": {
                     "speech_end_to_transcript_ms": _ms(event.speech_end_to_transcript_ms),
                     "speech_end_to_first_token_ms": _ms(event.speech_end_to_first_token_ms),

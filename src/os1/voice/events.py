@@ -79,6 +79,7 @@ class TurnDone:
     speech_end_to_first_audio_ms: float | None
     barge_in_ms: float | None = None
     error: str | None = None
+    reply_id: str | None = None  # the stored reply message (None: nothing was kept)
 
 
 Event = AudioChunk | SpeechStarted | SpeechEnded | Transcript | ReplyText | Interrupt | TurnDone

@@ -542,6 +542,7 @@ class VoiceSession:
             speech_end_to_first_audio_ms=since_end(turn.first_audio_at),
             barge_in_ms=None if turn.barge_in_ms is None else round(turn.barge_in_ms, 1),
             error=str(reply.error) if reply.error else None,
+            reply_id=result.reply_message.id if result and result.reply_message else None,
         )
         self.turns.append(done)
         self._emit(done)
