@@ -90,6 +90,7 @@ def _pair(browser: Any, url: str, hub: Hub, viewport: dict[str, int], **options:
     page = context.new_page()
     page.goto(f"{url}/#pair={hub.devices.new_code()}")
     page.get_by_test_id("composer-input").wait_for(timeout=TIMEOUT_MS)
+    page.wait_for_function("() => window.os1Debug && window.os1Debug.connected", timeout=TIMEOUT_MS)
     assert "#pair" not in page.url  # the code does not stay in the address bar
     return page
 

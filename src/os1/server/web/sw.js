@@ -1,12 +1,27 @@
 // Service worker: keeps the app shell available offline. Never touches /api, /ws or /v1:
 // those carry private data and must always come from the server.
 
-const CACHE = "os1-shell-v1";
+const CACHE = "os1-shell-v2";
 const SHELL = [
   "./",
   "index.html",
   "app.css",
   "app.js",
+  "api.js",
+  "composer.js",
+  "conversation.js",
+  "devices-view.js",
+  "dom.js",
+  "memory-view.js",
+  "navigation.js",
+  "pairing.js",
+  "presence.js",
+  "scroll.js",
+  "session.js",
+  "settings-view.js",
+  "time.js",
+  "transcript.js",
+  "voice-controls.js",
   "socket.js",
   "voice.js",
   "mic-worklet.js",
