@@ -13,6 +13,8 @@ from os1.companion.onboarding import Onboarding
 from os1.llm.fake import FakeLLM
 from os1.memory.embedding import HashingEmbedder
 
+pytest_plugins = ["tests.server_support"]
+
 
 class MovableClock:
     def __init__(self, start: datetime | None = None) -> None:

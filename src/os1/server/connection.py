@@ -57,6 +57,7 @@ class SocketClient:
         self.websocket = websocket
         self.device = device
         self.closed = False
+        self.gone = asyncio.Event()  # set once the socket is closing: stop reading it
         self.turns = 0
         self.last_audio_error = 0.0
         self._outbox: asyncio.Queue[str | bytes] = asyncio.Queue(OUTBOX)
@@ -90,12 +91,14 @@ class SocketClient:
                     await self.websocket.send_bytes(item)
         except (WebSocketDisconnect, RuntimeError, OSError):
             self.closed = True
+            self.gone.set()
 
     def close_soon(self, code: int, reason: str) -> None:
         """Close the socket (without waiting for this device's outbox)."""
         if self.closed:
             return
         self.closed = True
+        self.gone.set()
         if self._pump is not None:
             self._pump.cancel()
         self._closer = asyncio.ensure_future(self._close(code, reason))
@@ -127,9 +130,17 @@ async def serve_socket(websocket: WebSocket, hub: Hub, devices: Devices) -> None
     await hub.join(client)
     texts = TokenBucket(MESSAGES_PER_S, MESSAGES_BURST)
     audio = TokenBucket(MIC_RATE * 1.5, MIC_RATE * 3.0)  # samples: real time, with slack
+    gone = asyncio.ensure_future(client.gone.wait())
     try:
         while not client.closed:
-            frame = await websocket.receive()
+            # A device that stops reading cannot take our close frame either: when the
+            # socket is given up on, stop waiting for it to speak.
+            receiving = asyncio.ensure_future(websocket.receive())
+            await asyncio.wait({receiving, gone}, return_when=asyncio.FIRST_COMPLETED)
+            if not receiving.done():
+                receiving.cancel()
+                break
+            frame = receiving.result()
             if frame["type"] == "websocket.disconnect":
                 break
             data = frame.get("bytes")
@@ -151,6 +162,7 @@ async def serve_socket(websocket: WebSocket, hub: Hub, devices: Devices) -> None
     except WebSocketDisconnect:
         pass
     finally:
+        gone.cancel()
         hub.leave(client)
         await client.finish()
 
@@ -214,6 +226,7 @@ def _dispatch(hub: Hub, client: SocketClient, text: str) -> None:
                 encode(error("busy", "Wait for the replies to your last messages.", message.ref))
             )
             return
+        client.turns += 1  # now, not in the task: a burst must not slip past the limit
         hub.spawn(_send(hub, client, message))
     elif isinstance(message, Stop):
         hub.stop_reply()
@@ -229,7 +242,6 @@ def _dispatch(hub: Hub, client: SocketClient, text: str) -> None:
 
 
 async def _send(hub: Hub, client: SocketClient, message: Send) -> None:
-    client.turns += 1
     try:
         outcome = await hub.say(message.text, via="text", device=client.device)
         if outcome.error:

@@ -52,11 +52,11 @@ class MessageFeed:
             self._known, self._started = current, True
             return []
         events: list[dict[str, Any]] = []
-        oldest = rows[0]["seq"] if rows else None
-        for message_id, (seq, _, _) in self._known.items():
-            # Gone from the table, not merely out of the window.
-            if message_id not in current and (oldest is None or seq >= oldest):
-                events.append({"type": "message.removed", "id": message_id})
+        missing = [message_id for message_id in self._known if message_id not in current]
+        # Gone from the table, not merely out of the window. (Comparing sequence numbers
+        # with the window's oldest cannot tell: deleting the oldest message moves it.)
+        for message_id in self._deleted(missing):
+            events.append({"type": "message.removed", "id": message_id})
         for row in rows:
             before = self._known.get(row["id"])
             now = current[row["id"]]
@@ -68,6 +68,16 @@ class MessageFeed:
                 )
         self._known = current
         return events
+
+    def _deleted(self, message_ids: list[str]) -> list[str]:
+        """Those of ``message_ids`` that are no longer stored, in the order given."""
+        still: set[str] = set()
+        for start in range(0, len(message_ids), 500):
+            batch = message_ids[start : start + 500]
+            marks = ", ".join("?" * len(batch))
+            rows = self.db.query(f"SELECT id FROM messages WHERE id IN ({marks})", tuple(batch))
+            still.update(row["id"] for row in rows)
+        return [message_id for message_id in message_ids if message_id not in still]
 
     def announced(self, message: Message, seq_hint: int | None = None) -> None:
         """Note a message already sent to everyone another way (in ``reply.done``)."""

@@ -83,7 +83,7 @@ def parse(text: str) -> ClientMessage:
     """One client text frame as a typed message (``ProtocolError`` if it is not one)."""
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # ValueError: also a number of 4,300+ digits
         raise ProtocolError("bad_json", "That message is not valid JSON.") from None
     if not isinstance(data, dict):
         raise ProtocolError("bad_message", "A message must be a JSON object with a 'type'.")
