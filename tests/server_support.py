@@ -129,12 +129,18 @@ class Socket:
         self.seen: list[dict[str, Any]] = []
         self.audio: list[bytes] = []
         self.welcome: dict[str, Any] = {}
+        self._pending: list[dict[str, Any]] = []
 
     async def send(self, payload: dict[str, Any] | str | bytes) -> None:
         await self.ws.send(json.dumps(payload) if isinstance(payload, dict) else payload)
 
     async def recv(self, within: float = WAIT_S) -> dict[str, Any]:
-        """The next JSON message (binary frames on the way are kept in ``audio``)."""
+        """The next JSON message (binary frames on the way are kept in ``audio``).
+
+        A typed message comes inside its ``reply.start``: like the web app, this reads it
+        as a ``message`` event followed by the ``reply.start``."""
+        if self._pending:
+            return self._pending.pop(0)
         while True:
             frame = await asyncio.wait_for(self.ws.recv(), within)
             if isinstance(frame, bytes):
@@ -142,6 +148,10 @@ class Socket:
                 continue
             message: dict[str, Any] = json.loads(frame)
             self.seen.append(message)
+            if message.get("type") == "reply.start" and message.get("message"):
+                shown = {"type": "message", "message": message["message"]}
+                self._pending.append(message)
+                return shown
             return message
 
     async def expect(self, kind: str, within: float = WAIT_S, **fields: Any) -> dict[str, Any]:

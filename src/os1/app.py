@@ -19,6 +19,7 @@ from os1.config import Settings, ensure_home, load_settings, resolve_home
 from os1.errors import NotSetUpError
 from os1.llm.base import LLM
 from os1.llm.registry import load_llm
+from os1.llm.shared import SharedLLM
 from os1.memory.core import Memory
 from os1.memory.embedding import Embedder, default_embedder
 from os1.parts import Progress
@@ -85,13 +86,15 @@ class App:
 
     @property
     def llm(self) -> LLM:
+        """The model, behind one lock for all its callers (see ``SharedLLM``)."""
         if self._llm is None:
             if self.llm_factory is not None:
-                self._llm = self.llm_factory(self.settings)
+                model = self.llm_factory(self.settings)
             else:
-                self._llm = load_llm(
+                model = load_llm(
                     self.settings, stderr_progress("Preparing the embedded model (first run)")
                 )
+            self._llm = SharedLLM(model)
         return self._llm
 
     @property

@@ -730,6 +730,44 @@ def bench_voice(as_json: bool, voice_specs: tuple[str, ...], speech: Path | None
     _say(json.dumps(report if as_json else report["summary"], indent=2))
 
 
+@bench.command("server")
+@click.option("--json", "as_json", is_flag=True, help="Print the full JSON report.")
+@click.option("--sessions", default=100, show_default=True, help="WebSocket text sessions.")
+@click.option("--messages", default=300, show_default=True, help="Messages sent in all.")
+@click.option("--rate", default=5.0, show_default=True, help="Messages a second, in all.")
+@click.option("--no-voice", is_flag=True, help="Skip the spoken turns on the embedded model.")
+@click.option("--voice-turns", default=5, show_default=True, help="Spoken turns to time.")
+@click.option(
+    "--speech",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Recordings with a transcripts.tsv (default: ../shared/fixtures/speech).",
+)
+def bench_server(
+    as_json: bool,
+    sessions: int,
+    messages: int,
+    rate: float,
+    no_voice: bool,
+    voice_turns: int,
+    speech: Path | None,
+) -> None:
+    """The server's added latency and memory with many devices, and a spoken turn over a
+    WebSocket (about 2 minutes; the voice part loads models for 20-40 s)."""
+    from os1.bench.server import run_server_benchmark
+
+    with _errors_as_messages():
+        report = run_server_benchmark(
+            sessions=sessions,
+            messages=messages,
+            rate=rate,
+            voice=not no_voice,
+            voice_turns=voice_turns,
+            speech_dir=speech,
+        )
+    _say(json.dumps(report if as_json else report["summary"], indent=2))
+
+
 cli.add_command(talk)
 cli.add_command(voices)
 cli.add_command(serve)

@@ -103,6 +103,7 @@ def test_chat_completion_talks_to_the_companion_in_the_shared_conversation(
 
 def test_chat_completion_streams_server_sent_events(served: Served, device: Paired) -> None:
     served.llm.enqueue("One two three four.")
+    served.llm.delay = 0.03  # words come as a model writes them (at once, they go together)
     with (
         served.http() as client,
         client.stream(
@@ -243,7 +244,17 @@ def test_memory_search_facts_and_forgetting(served: Served, device: Paired) -> N
                 assert asyncio.get_running_loop().time() < deadline
                 await asyncio.sleep(0.1)
 
-            facts = (await client.get("/api/memory/facts")).json()["facts"]
+            async def facts_now() -> list[dict[str, object]]:
+                listed: list[dict[str, object]] = (await client.get("/api/memory/facts")).json()[
+                    "facts"
+                ]
+                return listed
+
+            wanted = {"Theo's sister is Annie.", "Theo lives in Lisbon."}
+            while not wanted <= {f["text"] for f in await facts_now()}:  # learnt when quiet
+                assert asyncio.get_running_loop().time() < deadline
+                await asyncio.sleep(0.1)
+            facts = await facts_now()
             texts = [f["text"] for f in facts]
             assert "Theo's sister is Annie." in texts, texts
             assert "Theo lives in Lisbon." in texts, texts

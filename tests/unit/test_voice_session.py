@@ -15,7 +15,7 @@ from os1.errors import LLMUnavailableError
 from os1.llm.fake import FakeLLM
 from os1.store.conversations import Conversations
 from os1.voice.base import MIC_RATE, NEUTRAL
-from os1.voice.events import Event, Interrupt, TurnDone
+from os1.voice.events import Event, Interrupt, ReplyText, ReplyWithdrawn, TurnDone
 from os1.voice.io import FileMicrophone, FileSpeaker
 from os1.voice.reply import APOLOGY
 from os1.voice.session import VoiceSession
@@ -220,6 +220,11 @@ def test_going_on_before_a_word_of_the_reply_is_heard_keeps_the_turn_open(
     assert not [e for e in events if isinstance(e, Interrupt)]
     texts = [m.text for m in Conversations(onboarded.db).recent(10)]
     assert "I went out." not in texts
+    # Its text had been shown as it was written: watchers are told it was taken back,
+    # before the new reply's text begins.
+    kinds = [type(e).__name__ for e in events if isinstance(e, ReplyText | ReplyWithdrawn)]
+    assert "ReplyWithdrawn" in kinds
+    assert kinds.index("ReplyWithdrawn") < len(kinds) - 1  # the new reply's text follows
 
 
 def test_a_reply_withdrawn_before_it_started_can_be_joined(onboarded: App) -> None:

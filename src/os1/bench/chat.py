@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from os1.bench.stats import percentile
 from os1.clock import system_clock
 from os1.companion.dialogue import Companion
 from os1.companion.persona import Persona, save_persona
@@ -146,14 +147,6 @@ def seed_history(db: Database, persona: Persona, context_tokens: int, count: Any
 def _prepare(llama: Any, prompt: Prompt) -> None:
     for _ in llama.create_completion(prompt.transcript, max_tokens=1, stream=True):
         pass
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def _time_baseline(llama: Any, prompt: Prompt, params: GenerationParams) -> dict[str, Any]:
@@ -308,7 +301,7 @@ def run_chat_benchmark(
         "context_tokens_at_start": statistics.median(contexts),
         "prompt_tokens_at_last_turn": last["prompt_tokens"],
         "first_token_ms_p50": _r(p50),
-        "first_token_ms_p90": _r(_percentile(ours_first, 0.9)) if ours_first else None,
+        "first_token_ms_p90": _r(percentile(ours_first, 0.9)) if ours_first else None,
         "baseline_first_token_ms_p50": _r(statistics.median(base_first)) if base_first else None,
         "last_turn_first_token_ms": last["first_token_ms"],
         "last_turn_baseline_first_token_ms": last["baseline_first_token_ms"],

@@ -30,6 +30,7 @@ import numpy as np
 
 from os1.app import App
 from os1.bench.chat import seed_history
+from os1.bench.stats import percentile
 from os1.companion.persona import Persona, save_persona
 from os1.errors import OS1Error
 from os1.store.state import StateStore
@@ -95,13 +96,10 @@ def _transcripts(speech_dir: Path) -> list[tuple[Path, str]]:
 
 
 def _stats(values: Sequence[float | None]) -> dict[str, float | None]:
-    present = sorted(v for v in values if v is not None)
+    present = [v for v in values if v is not None]
     if not present:
         return {"p50": None, "p95": None, "n": 0}
-    position = (len(present) - 1) * 0.95
-    low = int(position)
-    high = min(low + 1, len(present) - 1)
-    p95 = present[low] + (present[high] - present[low]) * (position - low)
+    p95 = percentile(present, 0.95)
     return {"p50": round(statistics.median(present), 1), "p95": round(p95, 1), "n": len(present)}
 
 

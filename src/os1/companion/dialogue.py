@@ -7,6 +7,7 @@ model failure leaves the conversation exactly as it was plus the user's message.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field, replace
@@ -100,6 +101,10 @@ class Companion:
         self.conversations = Conversations(db, clock)
         self.state = StateStore(db, clock)
         self.prompts = PromptBuilder(persona)
+        # Held from ``start_turn`` until the reply's ``stream`` has ended, by callers that
+        # may run turns side by side (the server: one device typing, another talking), so
+        # two turns never interleave in the conversation or race on the mood.
+        self.turn_gate = threading.Lock()
 
     # -- state ------------------------------------------------------------------
 
@@ -272,7 +277,7 @@ class Companion:
                 return llm_facts(self.llm, message, self.persona.user_name)
 
         self.memory.learn(messages, extra)
-        started_anew = len(self.conversations.in_conversation(turn.conversation_id)) <= 2
+        started_anew = self.conversations.count_in(turn.conversation_id, 3) <= 2
         if started_anew and self.conversations.conversation_count() > 1:
             self.consolidate()  # the previous conversation has ended
 

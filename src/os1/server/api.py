@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from os1.config import set_setting, settings_as_flat
+from os1.config import ConfigFile, set_setting, setting_sources, settings_as_flat
 from os1.errors import OS1Error
 from os1.memory.core import Hit
 from os1.server.devices import Devices
@@ -206,7 +206,20 @@ async def settings_patch(request: Request) -> Response:
             f"Settings that can be changed here: {', '.join(EDITABLE_SETTINGS)}.",
         )
     hub = _hub(request)
-    before = settings_as_flat(hub.app.settings)
+    sources = await asyncio.to_thread(setting_sources, hub.app.home, hub.app.overrides)
+    pinned = [key for key in data if sources.get(key) in ("flag", "environment")]
+    if pinned:
+        return problem(
+            409,
+            "setting_pinned",
+            f"{', '.join(pinned)} is set for this run by a command-line flag or an OS1_ "
+            "environment variable; change it there.",
+        )
+    # What to put back if the change fails: the file's value, or (not in the file) the
+    # value in effect, which is then the default.
+    in_file = await asyncio.to_thread(ConfigFile(hub.app.home).load)
+    effective = settings_as_flat(hub.app.settings)
+    before = {key: in_file.get(key, effective[key]) for key in data}
 
     async def write(values: dict[str, Any]) -> None:
         for key, value in values.items():
@@ -215,11 +228,11 @@ async def settings_patch(request: Request) -> Response:
 
     try:
         await write(data)
-        await hub.settings_changed()
+        await hub.settings_changed(set(data))
     except OS1Error as error:
         # Put back what was there (a model that will not load must not lock us out).
-        await write({key: before[key] for key in data})
-        await hub.settings_changed()
+        await write(before)
+        await hub.settings_changed(set(data))
         return problem(400, "bad_setting", f"{error.message} {error.hint or ''}".strip())
     return JSONResponse(await asyncio.to_thread(_settings_view, hub))
 

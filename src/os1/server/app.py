@@ -13,8 +13,8 @@ from starlette.types import ASGIApp
 from starlette.websockets import WebSocket
 
 from os1.server import api, openai_api
-from os1.server.connection import serve_socket
-from os1.server.gate import Gate
+from os1.server.connection import Greeting, serve_socket
+from os1.server.gate import LOOPBACK_HOSTS, Gate
 from os1.server.hub import Hub
 from os1.server.limits import PairingGuard
 
@@ -23,7 +23,7 @@ WEB_DIR = Path(__file__).parent / "web"
 
 async def _socket(websocket: WebSocket) -> None:
     state = websocket.app.state
-    await serve_socket(websocket, state.hub, state.devices)
+    await serve_socket(websocket, state.hub, state.devices, state.greeting)
 
 
 def create_app(
@@ -31,9 +31,11 @@ def create_app(
     *,
     on_alert: Callable[[str], None] = lambda text: None,
     web_dir: Path = WEB_DIR,
+    allowed_hosts: frozenset[str] = LOOPBACK_HOSTS,
 ) -> ASGIApp:
     """The ASGI application serving ``hub``; ``on_alert`` hears what the person at the
-    server should know (a device paired, someone guessing codes)."""
+    server should know (a device paired, someone guessing codes); ``allowed_hosts`` are
+    the names it is reached by."""
     devices = hub.devices
 
     @contextlib.asynccontextmanager
@@ -55,4 +57,5 @@ def create_app(
     web.state.devices = devices
     web.state.pairing_guard = PairingGuard()
     web.state.on_alert = on_alert
-    return Gate(web, devices)
+    web.state.greeting = Greeting()
+    return Gate(web, devices, allowed_hosts)

@@ -28,16 +28,38 @@ def serve(
     """Serve your companion to your phone and other computers (pair them with the code)."""
     import uvicorn
 
+    from os1.errors import ConfigError
     from os1.server.app import create_app
     from os1.server.hub import Hub
-    from os1.server.runner import pairing_banner, plan, uvicorn_config, write_runtime
+    from os1.server.runner import (
+        pairing_note,
+        plan,
+        read_runtime,
+        remove_runtime,
+        uvicorn_config,
+        write_runtime,
+    )
 
     with errors_as_messages():
         app = open_app(ctx)
         persona = app.require_persona()
+        running = read_runtime(app.home)
+        if running is not None:
+            raise ConfigError(
+                f"{persona.companion_name} is already being served at {running['url']} "
+                f"(process {running['pid']}).",
+                "Use that one (`os1 pair` pairs a device with it), or stop it first.",
+            )
         listening = plan(app.home, local=local, host=host, port=port)
+        listening.check_free()
         hub = Hub(app)
-        web = create_app(hub, on_alert=lambda text: say(text, err=True))
+        say(f"Getting {persona.companion_name} ready...", err=True)
+        hub.prepare()  # the model loads now: a problem is a message, not a traceback
+        web = create_app(
+            hub,
+            on_alert=lambda text: say(text, err=True),
+            allowed_hosts=listening.allowed_hosts(),
+        )
         say(f"{persona.companion_name} is being served at {listening.url}", err=True)
         if listening.certificate is not None:
             say(
@@ -48,12 +70,12 @@ def serve(
         else:
             say("Plain HTTP, on this computer only (use it at that address).", err=True)
         if not no_pair:
-            say(pairing_banner(listening.url, hub.devices.new_code()), err=True)
+            say(pairing_note(listening.url, hub.devices.new_code()), err=True)
         runtime = write_runtime(app.home, listening.url, _fingerprint(listening))
         try:
             uvicorn.Server(uvicorn_config(web, listening)).run()
         finally:
-            runtime.unlink(missing_ok=True)
+            remove_runtime(runtime)
 
 
 def _fingerprint(listening: object) -> str | None:
@@ -67,7 +89,7 @@ def _fingerprint(listening: object) -> str | None:
 def pair(ctx: click.Context, as_json: bool) -> None:
     """Make a code to pair a new device with the running server (valid 5 minutes, once)."""
     from os1.server.devices import Devices, show_code
-    from os1.server.runner import pairing_banner, pairing_url, read_runtime
+    from os1.server.runner import pairing_note, pairing_url, read_runtime
 
     with errors_as_messages():
         app = open_app(ctx)
@@ -89,7 +111,7 @@ def pair(ctx: click.Context, as_json: bool) -> None:
         say(f"Pairing code: {show_code(code)} (works once, for 5 minutes).")
         say("No server is running: start one with `os1 serve`, then enter the code.")
         return
-    say(pairing_banner(url, code))
+    say(pairing_note(url, code))
 
 
 @click.group()

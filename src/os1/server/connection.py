@@ -48,6 +48,7 @@ OUTBOX = 1000  # messages waiting for a device before it counts as stalled
 CLOSE_TIMEOUT_S = 5.0
 MAX_TURNS_PER_DEVICE = 3  # text messages of one device waiting for their reply
 AUDIO_ERROR_EVERY_S = 1.0
+MAX_UNGREETED = 128  # sockets open but not yet through hello (all reconnect at a restart)
 
 
 class SocketClient:
@@ -119,15 +120,37 @@ class SocketClient:
                 await self._closer
 
 
-async def serve_socket(websocket: WebSocket, hub: Hub, devices: Devices) -> None:
+class Greeting:
+    """Counts sockets that have not said hello yet: each may wait 10 s, so there must
+    not be a crowd of them."""
+
+    def __init__(self, limit: int = MAX_UNGREETED) -> None:
+        self.limit = limit
+        self.waiting = 0
+
+
+async def serve_socket(
+    websocket: WebSocket, hub: Hub, devices: Devices, greeting: Greeting
+) -> None:
     """The whole life of one WebSocket (the Origin was checked before it got here)."""
-    await websocket.accept()
-    device = await _hello(websocket, devices)
+    if greeting.waiting >= greeting.limit:
+        await websocket.close()  # refused before it opens (HTTP 403)
+        return
+    greeting.waiting += 1
+    try:
+        await websocket.accept()
+        device = await _hello(websocket, devices)
+    finally:
+        greeting.waiting -= 1
     if device is None:
         return
     client = SocketClient(websocket, device)
     client.start()
-    await hub.join(client)
+    try:
+        await hub.join(client)
+    except BaseException:
+        await client.finish()
+        raise
     texts = TokenBucket(MESSAGES_PER_S, MESSAGES_BURST)
     audio = TokenBucket(MIC_RATE * 1.5, MIC_RATE * 3.0)  # samples: real time, with slack
     gone = asyncio.ensure_future(client.gone.wait())
@@ -153,7 +176,7 @@ async def serve_socket(websocket: WebSocket, hub: Hub, devices: Devices) -> None
                     _hear(hub, client, data)
                 continue
             text = frame.get("text") or ""
-            if len(text) > MAX_FRAME_BYTES:
+            if len(text) > MAX_FRAME_BYTES // 4 and len(text.encode()) > MAX_FRAME_BYTES:
                 client.close_soon(CLOSE_TOO_BIG, "Messages must be at most 64 KiB.")
             elif not texts.take():
                 client.close_soon(CLOSE_POLICY, "Too many messages; slow down.")

@@ -9,6 +9,7 @@ reply nobody heard, a forgotten message).
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from os1.server.protocol import message_dict
@@ -23,8 +24,10 @@ class MessageFeed:
     def __init__(self, db: Database, window: int = WINDOW) -> None:
         self.db = db
         self.window = window
-        self._known: dict[str, tuple[int, str, str]] = {}  # id -> (seq, text, status)
+        self._known: dict[str, tuple[str, str]] = {}  # id -> (text, status), as announced
         self._started = False
+        self._lock = threading.Lock()  # ``announced`` may come from another thread
+        self._announced_since: dict[str, tuple[str, str]] = {}  # during a ``changes``
 
     def recent(self, limit: int, before: str | None = None) -> list[Message]:
         """Messages in the order they were stored, oldest first."""
@@ -40,33 +43,44 @@ class MessageFeed:
             )
         return [Message.from_row(row) for row in reversed(rows)]
 
-    def changes(self) -> list[dict[str, Any]]:
+    def changes(self, *, users_only: bool = False) -> list[dict[str, Any]]:
         """Events for everything that changed since the last call (none the first time:
-        a device that connects gets the recent messages in its welcome)."""
+        a device that connects gets the recent messages in its welcome).
+
+        ``users_only`` announces new messages of the user's and holds back the
+        companion's for a later call (a spoken reply is shown as it is heard)."""
+        with self._lock:
+            self._announced_since = {}
         rows = self.db.query(
             f"SELECT {_COLUMNS} FROM messages ORDER BY seq DESC LIMIT ?", (self.window,)
         )
         rows.reverse()
-        current = {row["id"]: (row["seq"], row["text"], row["status"]) for row in rows}
-        if not self._started:
-            self._known, self._started = current, True
-            return []
-        events: list[dict[str, Any]] = []
-        missing = [message_id for message_id in self._known if message_id not in current]
+        if users_only:
+            rows = [r for r in rows if r["role"] == "user" or r["id"] in self._known]
+        current = {row["id"]: (row["text"], row["status"]) for row in rows}
+        with self._lock:
+            if not self._started:
+                self._known, self._started = current, True
+                return []
+            known = dict(self._known)
+        missing = [message_id for message_id in known if message_id not in current]
         # Gone from the table, not merely out of the window. (Comparing sequence numbers
         # with the window's oldest cannot tell: deleting the oldest message moves it.)
-        for message_id in self._deleted(missing):
-            events.append({"type": "message.removed", "id": message_id})
-        for row in rows:
-            before = self._known.get(row["id"])
-            now = current[row["id"]]
-            if before is None:
-                events.append({"type": "message", "message": message_dict(Message.from_row(row))})
-            elif before != now:
-                events.append(
-                    {"type": "message.updated", "message": message_dict(Message.from_row(row))}
-                )
-        self._known = current
+        events: list[dict[str, Any]] = [
+            {"type": "message.removed", "id": message_id} for message_id in self._deleted(missing)
+        ]
+        with self._lock:
+            for row in rows:
+                before = self._known.get(row["id"])
+                if before is None:
+                    kind = "message"
+                elif before != current[row["id"]]:
+                    kind = "message.updated"
+                else:
+                    continue
+                events.append({"type": kind, "message": message_dict(Message.from_row(row))})
+            # Announced while we looked (stored after the query): still known.
+            self._known = {**current, **self._announced_since}
         return events
 
     def _deleted(self, message_ids: list[str]) -> list[str]:
@@ -79,12 +93,9 @@ class MessageFeed:
             still.update(row["id"] for row in rows)
         return [message_id for message_id in message_ids if message_id not in still]
 
-    def announced(self, message: Message, seq_hint: int | None = None) -> None:
-        """Note a message already sent to everyone another way (in ``reply.done``)."""
-        seq = seq_hint if seq_hint is not None else self._seq_of(message.id)
-        if seq is not None:
-            self._known[message.id] = (seq, message.text, message.status)
-
-    def _seq_of(self, message_id: str) -> int | None:
-        rows = self.db.query("SELECT seq FROM messages WHERE id = ?", (message_id,))
-        return int(rows[0]["seq"]) if rows else None
+    def announced(self, message: Message) -> None:
+        """Note a message already sent to everyone another way (in ``reply.start`` or
+        ``reply.done``), so it is not announced again."""
+        with self._lock:
+            self._known[message.id] = (message.text, message.status)
+            self._announced_since[message.id] = (message.text, message.status)

@@ -30,6 +30,20 @@ SECURITY_HEADERS = [
 ]
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def host_name(scope: Scope) -> str | None:
+    """The name in the Host header, without the port (``[::1]:80`` -> ``::1``)."""
+    host = dict(scope["headers"]).get(b"host")
+    if host is None:
+        return None
+    text: str = host.decode("latin-1").lower().strip()
+    if text.startswith("["):
+        return text[1:].partition("]")[0]
+    return text.rpartition(":")[0] if text.count(":") == 1 else text
+
+
 def own_origin(scope: Scope) -> str | None:
     """The origin a browser on our own page would send (scheme://host[:port])."""
     host = dict(scope["headers"]).get(b"host")
@@ -54,12 +68,27 @@ def bearer_token(scope: Scope) -> str | None:
 
 
 class Gate:
-    def __init__(self, app: ASGIApp, devices: Devices) -> None:
+    """``allowed_hosts``: the names this server is reached by. A request naming any
+    other host is refused, so a web page cannot reach the server by pointing a name of
+    its own at this computer's address (DNS rebinding) and pass the Origin check."""
+
+    def __init__(
+        self, app: ASGIApp, devices: Devices, allowed_hosts: frozenset[str] = LOOPBACK_HOSTS
+    ) -> None:
         self.app = app
         self.devices = devices
+        self.allowed_hosts = allowed_hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
+        if kind in ("http", "websocket") and host_name(scope) not in self.allowed_hosts:
+            if kind == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+            else:
+                await _reply(
+                    _with_headers(send), 421, "wrong_host", "This server is not that host."
+                )
+            return
         if kind == "websocket":
             if not origin_allowed(scope):
                 await send({"type": "websocket.close", "code": 1008})  # refused: HTTP 403
@@ -86,15 +115,19 @@ class Gate:
                 )
                 return
             scope.setdefault("state", {})["device"] = device
+            send = _with_headers(send, private=True)
         await self.app(scope, receive, send)
 
 
-def _with_headers(send: Send) -> Send:
+def _with_headers(send: Send, *, private: bool = False) -> Send:
+    """Add the security headers (and, for a device's own data, forbid caching it)."""
+    extra = [*SECURITY_HEADERS, (b"cache-control", b"no-store")] if private else SECURITY_HEADERS
+
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = list(message.get("headers", []))
             present = {name.lower() for name, _ in headers}
-            headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+            headers += [(k, v) for k, v in extra if k not in present]
             message = {**message, "headers": headers}
         await send(message)
 

@@ -10,8 +10,10 @@ store, from here or from `os1 chat` in another process, reaches every device thr
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,7 +25,6 @@ from os1.clock import new_id
 from os1.companion.dialogue import Companion, TurnResult
 from os1.config import VoiceSettings
 from os1.errors import OS1Error
-from os1.llm.shared import SharedLLM
 from os1.server.devices import Device, Devices
 from os1.server.feed import MessageFeed
 from os1.server.protocol import (
@@ -33,6 +34,7 @@ from os1.server.protocol import (
     ProtocolError,
     encode,
     message_dict,
+    rounded_ms,
 )
 from os1.voice.base import MIC_RATE
 from os1.voice.pipeline import VoiceParts
@@ -40,8 +42,11 @@ from os1.voice.pipeline import VoiceParts
 _log = logging.getLogger(__name__)
 
 Presence = Literal["idle", "listening", "thinking", "speaking"]
+LIVE_VOICE_SETTINGS = {"voice.rate", "voice.pitch", "voice.mood_prosody"}
 SYNC_EVERY_S = 0.5  # how often the store is checked for changes made elsewhere
 MAX_WAITING_TURNS = 20  # text turns queued behind the one being answered
+LEARN_QUIET_S = 0.3  # memory learns from a turn once no turn has run for this long,
+LEARN_WAIT_MAX_S = 5.0  # or this long after it, however busy
 
 VoiceLoader = Callable[[VoiceSettings, str, Path], VoiceParts]
 
@@ -101,16 +106,34 @@ class Hub:
         self._learner = ThreadPoolExecutor(1, thread_name_prefix="os1-learn")
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watcher: asyncio.Task[None] | None = None
+        self._closing = False
+        self._warmed = False
+        self._last_turn = 0.0  # when the last text turn ended (time.monotonic)
 
     # -- life -----------------------------------------------------------------------
 
+    def prepare(self) -> None:
+        """Load the companion and its model, and read the conversation into the model,
+        now: slow, and it may fail with a message for the user. Otherwise ``start`` does
+        it, and the first turns wait for the warm-up."""
+        if self._companion is None:
+            self._companion = self._make_companion()
+        self._warm_up()
+        self._warmed = True
+
     async def start(self) -> None:
-        self._companion = await asyncio.to_thread(self._make_companion)
+        if self._companion is None:
+            self._companion = await asyncio.to_thread(self._make_companion)
         await self.sync()  # the baseline: what is there now is already known
         self._watcher = asyncio.create_task(self._watch_store())
-        self.spawn(asyncio.to_thread(self._warm_up))
+        if not self._warmed:
+            self.spawn(asyncio.to_thread(self._warm_up))
 
     async def stop(self) -> None:
+        """Shut down quickly: a reply being written is cut short and kept as far as it
+        got (marked interrupted); turns still waiting do not start."""
+        self._closing = True
+        self.stop_reply()
         if self._watcher is not None:
             self._watcher.cancel()
         if self.voice is not None:
@@ -120,15 +143,16 @@ class Hub:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._learner.shutdown(wait=True)
-        self._store.shutdown(wait=True)
+        # Memory learns every turn still queued (nothing said is left unlearned).
+        await asyncio.to_thread(self._learner.shutdown, wait=True)
+        await asyncio.to_thread(self._store.shutdown, wait=True, cancel_futures=True)
 
     def _make_companion(self) -> Companion:
         app = self.app
         persona = app.require_persona()
         return Companion(
             app.db,
-            SharedLLM(app.llm),
+            app.llm,
             persona,
             app.settings,
             clock=app.clock,
@@ -182,8 +206,8 @@ class Hub:
 
     def leave(self, client: Client) -> None:
         self.clients.discard(client)
-        if self.voice is not None and self.voice.client is client:
-            self.spawn(self.stop_voice(client, "The device disconnected."))
+        # Always (under the voice lock): its voice may still be starting.
+        self.spawn(self.stop_voice(client, "The device disconnected."))
 
     def disconnect_device(self, device_id: str, reason: str) -> None:
         for client in list(self.clients):
@@ -195,26 +219,31 @@ class Hub:
         for client in list(self.clients):
             client.deliver(text)
 
-    def set_presence(self, state: Presence) -> None:
+    def set_presence(self, state: Presence, *, told: bool = False) -> None:
+        """Change the presence; ``told`` when the event that changed it carries it
+        already (a reply's start, first piece and end do: one frame fewer for each)."""
         if state != self.presence:
             self.presence = state
-            self.broadcast({"type": "presence", "state": state})
+            if not told:
+                self.broadcast({"type": "presence", "state": state})
 
     def resting_presence(self) -> Presence:
         return "listening" if self.voice is not None else "idle"
 
     # -- the conversation -------------------------------------------------------------
 
-    async def sync(self) -> None:
-        """Tell every device what changed in the store since the last look."""
+    async def sync(self, *, users_only: bool = False) -> None:
+        """Tell every device what changed in the store since the last look (see
+        ``MessageFeed.changes`` for ``users_only``)."""
         loop = asyncio.get_running_loop()
+        changes = functools.partial(self.feed.changes, users_only=users_only)
         async with self._sync_lock:
-            events = await loop.run_in_executor(self._store, self.feed.changes)
+            events = await loop.run_in_executor(self._store, changes)
             for event in events:
                 self.broadcast(event)
 
-    def sync_soon(self) -> None:
-        self.spawn(self.sync())
+    def sync_soon(self, *, users_only: bool = False) -> None:
+        self.spawn(self.sync(users_only=users_only))
 
     async def _watch_store(self) -> None:
         while True:
@@ -249,6 +278,8 @@ class Hub:
         Raises ``OS1Error`` (an ``InputError``) if the message cannot be taken; model
         failures end the turn as ``failed`` instead.
         """
+        if self._closing:
+            raise ProtocolError("busy", "The server is shutting down.")
         if self._waiting >= MAX_WAITING_TURNS:
             raise ProtocolError("busy", "Too many messages are waiting; try again in a moment.")
         self._waiting += 1
@@ -272,18 +303,88 @@ class Hub:
         meta: dict[str, Any] = {"via": via}
         if device is not None:
             meta["device"] = device.name
-        turn = await asyncio.to_thread(companion.start_turn, text, meta=meta)
-        await self.sync()  # everyone sees the message before the reply
-        turn_id = new_id("t")
-        self.broadcast({"type": "reply.start", "turn": turn_id, "reply_to": turn.user_message.id})
-        self.set_presence("thinking")
-        cancel = threading.Event()
+        cancel = threading.Event()  # before anything: a `stop` may come at once
         self._cancel = cancel
+        gate = companion.turn_gate  # a voice turn on another device may be under way
+        await _acquire(gate)
+        started = time.perf_counter()
+        try:
+            turn = await asyncio.to_thread(companion.start_turn, text, meta=meta)
+            start_ms = (time.perf_counter() - started) * 1000  # storing it, recalling
+        except BaseException:
+            gate.release()
+            self._cancel = None
+            raise
+        turn_id = new_id("t")
+        failure: list[BaseException] = []
+        try:
+            # Everyone sees the message with the start of the reply: one frame, not two.
+            self.feed.announced(turn.user_message)
+            self.set_presence("thinking", told=True)
+            self.broadcast(
+                {
+                    "type": "reply.start",
+                    "turn": turn_id,
+                    "reply_to": turn.user_message.id,
+                    "message": message_dict(turn.user_message),
+                    "presence": "thinking",
+                }
+            )
+            await self._stream(companion, turn, turn_id, cancel, failure, on_delta)
+        except Exception as problem:  # the reply is over whatever happened: say so
+            failure.append(problem)
+            _log.warning("a turn failed", exc_info=True)
+        finally:
+            gate.release()
+            self._cancel = None
+        error = _describe(failure[0]) if failure else None
+        status: Literal["complete", "interrupted", "failed"] = (
+            "failed" if failure else ("complete" if turn.status == "complete" else "interrupted")
+        )
+        message = turn.reply_message
+        if message is not None:
+            self.feed.announced(message)
+        timings = turn.timings
+        done: dict[str, Any] = {
+            "type": "reply.done",
+            "turn": turn_id,
+            "status": status,
+            "message": message_dict(message) if message is not None else None,
+            "timings": {
+                "start_ms": rounded_ms(start_ms),
+                "first_token_ms": rounded_ms(timings.first_token_ms),
+                "total_ms": rounded_ms(timings.total_ms),
+                "tokens": timings.tokens,
+            },
+        }
+        if error:
+            done["error"] = error
+        self._last_turn = time.monotonic()
+        resting = self.resting_presence()
+        self.set_presence(resting, told=True)
+        done["presence"] = resting
+        self.broadcast(done)
+        if not self._closing:
+            self._learner.submit(self._learn, companion, turn)
+        return Outcome(turn, status, error)
+
+    async def _stream(
+        self,
+        companion: Companion,
+        turn: TurnResult,
+        turn_id: str,
+        cancel: threading.Event,
+        failure: list[BaseException],
+        on_delta: Callable[[str], None] | None,
+    ) -> None:
+        """Write the reply in a thread, broadcasting each piece as it comes."""
         loop = asyncio.get_running_loop()
         chunks: asyncio.Queue[str | None] = asyncio.Queue()
-        failure: list[BaseException] = []
 
         def write() -> None:
+            if cancel.is_set():  # stopped before it began: the message stays unanswered
+                loop.call_soon_threadsafe(chunks.put_nowait, None)
+                return
             stream = companion.stream(turn)
             try:
                 for chunk in stream:
@@ -298,45 +399,38 @@ class Hub:
 
         writer = loop.run_in_executor(None, write)
         try:
-            first = True
-            while (chunk := await chunks.get()) is not None:
+            first, ended = True, False
+            while not ended:
+                piece = await chunks.get()
+                if piece is None:
+                    break
+                # Pieces that came while the last went out go together: one frame per
+                # device instead of several, when the model is faster than the sending.
+                while not chunks.empty():
+                    more = chunks.get_nowait()
+                    if more is None:
+                        ended = True
+                        break
+                    piece += more
+                delta: dict[str, Any] = {"type": "reply.delta", "turn": turn_id, "text": piece}
                 if first:
-                    self.set_presence("speaking")
+                    self.set_presence("speaking", told=True)
+                    delta["presence"] = "speaking"
                     first = False
-                self.broadcast({"type": "reply.delta", "turn": turn_id, "text": chunk})
+                self.broadcast(delta)
                 if on_delta is not None:
-                    on_delta(chunk)
+                    on_delta(piece)
         finally:
             await asyncio.shield(writer)  # a reply goes on even if the asker goes away
-            self._cancel = None
-        error = _describe(failure[0]) if failure else None
-        status: Literal["complete", "interrupted", "failed"] = (
-            "failed" if failure else ("interrupted" if turn.status == "interrupted" else "complete")
-        )
-        message = turn.reply_message
-        if message is not None:
-            await loop.run_in_executor(self._store, self.feed.announced, message)
-        timings = turn.timings
-        done: dict[str, Any] = {
-            "type": "reply.done",
-            "turn": turn_id,
-            "status": status,
-            "message": message_dict(message) if message is not None else None,
-            "timings": {
-                "first_token_ms": _ms(timings.first_token_ms),
-                "total_ms": _ms(timings.total_ms),
-                "tokens": timings.tokens,
-            },
-        }
-        if error:
-            done["error"] = error
-        self.broadcast(done)
-        self.set_presence(self.resting_presence())
-        self._learner.submit(self._learn, companion, turn)
-        return Outcome(turn, status, error)
 
-    @staticmethod
-    def _learn(companion: Companion, turn: TurnResult) -> None:
+    def _learn(self, companion: Companion, turn: TurnResult) -> None:
+        # While turns keep coming, learning waits a little: it is real work for the CPU
+        # and the interpreter, and the replies come first.
+        deadline = time.monotonic() + LEARN_WAIT_MAX_S
+        while not self._closing and time.monotonic() < deadline:
+            if not self._turns.locked() and time.monotonic() - self._last_turn >= LEARN_QUIET_S:
+                break
+            time.sleep(0.05)
         try:
             companion.learn(turn)
         except Exception:
@@ -349,11 +443,12 @@ class Hub:
         self._cancel.set()
         return True
 
-    async def settings_changed(self) -> None:
-        """The settings file changed: use the new settings from the next turn on."""
-        if self.voice is not None:
-            await self.voice.stop("The settings changed; turn voice on again.")
-        async with self._turns:
+    async def settings_changed(self, keys: set[str]) -> None:
+        """Settings ``keys`` changed in the file: use them from the next turn on. How the
+        voice sounds changes at once; anything else restarts voice."""
+        async with self._voice_lock, self._turns:
+            if self.voice is not None and not keys <= LIVE_VOICE_SETTINGS:
+                await self.voice.stop("The settings changed; turn voice on again.")
             await asyncio.to_thread(self.app.reload_settings)
             self._companion = await asyncio.to_thread(self._make_companion)
         self.spawn(asyncio.to_thread(self._warm_up))
@@ -365,13 +460,13 @@ class Hub:
 
         async with self._voice_lock:
             if self.voice is not None:
-                previous = self.voice
-                moved = previous.client is not client
-                await previous.stop(
-                    f"Voice moved to {client.device.name}." if moved else "Voice restarted."
-                )
+                if self.voice.client is client:
+                    return  # already on here (a second voice.start)
+                await self.voice.stop(f"Voice moved to {client.device.name}.")
             parts = await self._voice_parts()
-            self.voice = VoiceLink(self, client, parts, self.app.settings.voice)
+            if client not in self.clients:
+                return  # it left while the voice was loading
+            self.voice = VoiceLink(self, client, parts)
             self.voice.start()
             client.deliver(
                 encode(
@@ -426,14 +521,24 @@ class Hub:
         return self._parts[1]
 
 
+async def _acquire(lock: threading.Lock) -> None:
+    """Take a thread lock without blocking the loop. If the wait is cancelled, the lock
+    is let go as soon as the thread gets it, so it can never be left held."""
+    if lock.acquire(blocking=False):  # the usual case: free, no thread needed
+        return
+    taking = asyncio.ensure_future(asyncio.to_thread(lock.acquire))
+    try:
+        await asyncio.shield(taking)
+    except asyncio.CancelledError:
+        taking.add_done_callback(lambda _: lock.release())
+        raise
+
+
 def _describe(error: BaseException) -> str:
+    """What to tell every device (the details of an unexpected error go to the log)."""
     if isinstance(error, OS1Error):
         return f"{error.message} {error.hint or ''}".strip()
-    return f"The reply failed ({type(error).__name__}: {error})."
-
-
-def _ms(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
+    return "The reply failed unexpectedly; the server's log has the details."
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:

@@ -76,7 +76,9 @@ async def chat_completions(request: Request) -> Response:
         )
     try:
         outcome = await hub.say(text, via="api", device=device)
-    except (OS1Error, ProtocolError) as error:
+    except ProtocolError as error:  # too many waiting: come back later
+        return problem(429, "rate_limit_error", error.message, **{"Retry-After": "5"})
+    except OS1Error as error:
         return problem(400, "invalid_request_error", _text(error))
     if outcome.status == "failed":
         return problem(502, "model_error", outcome.error or "The model failed.")

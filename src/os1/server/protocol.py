@@ -151,5 +151,9 @@ def message_dict(message: Message) -> dict[str, Any]:
     }
 
 
+def rounded_ms(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
 def encode(payload: dict[str, Any]) -> str:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))

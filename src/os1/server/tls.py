@@ -14,6 +14,10 @@ import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 CERT_FILE = "cert.pem"
 KEY_FILE = "key.pem"
@@ -39,25 +43,36 @@ def lan_address() -> str | None:
 
 
 def ensure_certificate(directory: Path, extra_names: tuple[str, ...] = ()) -> Certificate:
-    """Load the certificate from ``directory``, making it first if it is missing or does
-    not cover ``extra_names`` (the address the server is reached at)."""
+    """Load the certificate from ``directory``, making it first if it is missing, expiring
+    or does not cover ``extra_names`` (the address the server is reached at). A new
+    certificate keeps the key and every name the old one had, so moving between
+    networks does not make a new one each time."""
     from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
 
     cert_path, key_path = directory / CERT_FILE, directory / KEY_FILE
+    key: ec.EllipticCurvePrivateKey | None = None
+    names: tuple[str, ...] = ()
     if cert_path.exists() and key_path.exists():
         try:
             cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+            loaded = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
         except ValueError:
             cert = None  # damaged: make a new one
+        else:
+            key = loaded if isinstance(loaded, ec.EllipticCurvePrivateKey) else None
         if cert is not None:
             names = _names_of(cert)
             fresh = cert.not_valid_after_utc > datetime.now(UTC) + timedelta(days=7)
             if fresh and set(extra_names) <= set(names):
                 return Certificate(cert_path, key_path, _fingerprint(cert), names)
-    return _make(directory, extra_names)
+    return _make(directory, (*names, *extra_names), key)
 
 
-def _make(directory: Path, extra_names: tuple[str, ...]) -> Certificate:
+def _make(
+    directory: Path, extra_names: tuple[str, ...], key: ec.EllipticCurvePrivateKey | None
+) -> Certificate:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -75,7 +90,8 @@ def _make(directory: Path, extra_names: tuple[str, ...]) -> Certificate:
             alt.append(x509.IPAddress(ipaddress.ip_address(name)))
         except ValueError:
             alt.append(x509.DNSName(name))
-    key = ec.generate_private_key(ec.SECP256R1())
+    if key is None:
+        key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name(
         [x509.NameAttribute(NameOID.COMMON_NAME, f"OS1 on {host or 'this computer'}")]
     )

@@ -18,14 +18,14 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 from os1.clock import new_id
-from os1.config import VoiceSettings
 from os1.errors import AudioError
-from os1.server.protocol import ProtocolError, encode
+from os1.server.protocol import ProtocolError, encode, rounded_ms
 from os1.voice.audio import from_pcm16, to_pcm16
 from os1.voice.events import (
     Event,
     Interrupt,
     ReplyText,
+    ReplyWithdrawn,
     SpeechStarted,
     Transcript,
     TurnDone,
@@ -117,11 +117,10 @@ class SocketSpeaker:
 class VoiceLink:
     """One device talking hands-free with the companion."""
 
-    def __init__(
-        self, hub: Hub, client: Client, parts: VoiceParts, settings: VoiceSettings
-    ) -> None:
+    def __init__(self, hub: Hub, client: Client, parts: VoiceParts) -> None:
         self.hub = hub
         self.client = client
+        settings = hub.app.settings.voice
         self.settings = settings
         self.microphone = SocketMicrophone()
         self.speaker = SocketSpeaker(parts.tts.sample_rate, client.deliver_audio, self._playing)
@@ -135,7 +134,8 @@ class VoiceLink:
             microphone=self.microphone,
             speaker=self.speaker,
             settings=settings,
-            prosody=prosody_for(companion, settings),
+            # Read at each reply: rate and pitch changed in the settings apply at once.
+            prosody=lambda: prosody_for(hub.companion, hub.app.settings.voice)(),
             observe=self._on_event,
             turn_meta={"via": "voice", "device": client.device.name},
         )
@@ -197,12 +197,27 @@ class VoiceLink:
             )
             if event.final:
                 hub.set_presence("thinking")
-                hub.sync_soon()  # the user's words are stored: every device sees them
+                # The user's words are stored: every device sees them. (The reply may be
+                # stored too, all of it, before it is heard: it is shown as it is spoken.)
+                hub.sync_soon(users_only=True)
         elif isinstance(event, ReplyText):
             if self._reply_turn is None:
                 self._reply_turn = new_id("t")
                 hub.broadcast({"type": "reply.start", "turn": self._reply_turn, "reply_to": None})
             hub.broadcast({"type": "reply.delta", "turn": self._reply_turn, "text": event.text})
+        elif isinstance(event, ReplyWithdrawn) and self._reply_turn is not None:
+            # The user went on: what was shown of this reply was never said.
+            hub.broadcast(
+                {
+                    "type": "reply.done",
+                    "turn": self._reply_turn,
+                    "status": "interrupted",
+                    "message": None,
+                    "reply_id": None,
+                    "timings": {},
+                }
+            )
+            self._reply_turn = None
         elif isinstance(event, Interrupt) and not event.resumed:
             self.client.deliver(AUDIO_STOP)
         elif isinstance(event, TurnDone):
@@ -213,9 +228,9 @@ class VoiceLink:
                 "message": None,  # the stored messages follow as `message` events
                 "reply_id": event.reply_id,
                 "timings": {
-                    "speech_end_to_transcript_ms": _ms(event.speech_end_to_transcript_ms),
-                    "speech_end_to_first_token_ms": _ms(event.speech_end_to_first_token_ms),
-                    "speech_end_to_first_audio_ms": _ms(event.speech_end_to_first_audio_ms),
+                    "speech_end_to_transcript_ms": rounded_ms(event.speech_end_to_transcript_ms),
+                    "speech_end_to_first_token_ms": rounded_ms(event.speech_end_to_first_token_ms),
+                    "speech_end_to_first_audio_ms": rounded_ms(event.speech_end_to_first_audio_ms),
                 },
             }
             if event.error:
@@ -225,7 +240,3 @@ class VoiceLink:
             hub.sync_soon()
             if not self.speaker.playback.playing:
                 hub.set_presence("listening")
-
-
-def _ms(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)

@@ -135,6 +135,14 @@ class Conversations:
         )
         return [Message.from_row(row) for row in rows]
 
+    def count_in(self, conversation_id: str, at_most: int) -> int:
+        """How many messages a conversation holds, counting no further than ``at_most``."""
+        rows = self.db.query(
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM messages WHERE conversation_id = ? LIMIT ?)",
+            (conversation_id, at_most),
+        )
+        return int(rows[0]["n"])
+
     def count(self, role: Role | None = None) -> int:
         if role is None:
             rows = self.db.query("SELECT COUNT(*) AS n FROM messages")

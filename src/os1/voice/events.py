@@ -56,6 +56,14 @@ class ReplyText:
 
 
 @dataclass(frozen=True)
+class ReplyWithdrawn:
+    """A reply shown as it was written, but not yet heard, was taken back: the user went
+    on speaking. A new reply will answer the whole turn."""
+
+    at: float
+
+
+@dataclass(frozen=True)
 class Interrupt:
     """The user talked over the companion: playback stopped at ``stopped_at``."""
 
@@ -82,4 +90,13 @@ class TurnDone:
     reply_id: str | None = None  # the stored reply message (None: nothing was kept)
 
 
-Event = AudioChunk | SpeechStarted | SpeechEnded | Transcript | ReplyText | Interrupt | TurnDone
+Event = (
+    AudioChunk
+    | SpeechStarted
+    | SpeechEnded
+    | Transcript
+    | ReplyText
+    | ReplyWithdrawn
+    | Interrupt
+    | TurnDone
+)

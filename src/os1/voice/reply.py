@@ -119,24 +119,25 @@ class SpokenReply:
         chunker = SentenceChunker()
         spoke = False
         try:
-            if self._cancel.is_set():
-                return  # withdrawn before it began: store nothing, think nothing
-            self.turn = self.companion.start_turn(
-                self._user_text, self._conversation_id, meta=self._meta
-            )
-            stream = self.companion.stream(self.turn)
-            try:
-                for text in stream:
-                    if self._cancel.is_set():
-                        break
-                    if self.first_token_at is None:
-                        self.first_token_at = self.clock()
-                    self.listener.on_text(text)
-                    for piece in chunker.feed(text):
-                        self._pieces.put(piece)
-                        spoke = True
-            finally:
-                stream.close()  # stores what was written (settle_heard trims it later)
+            with self.companion.turn_gate:  # no other turn (another device) in between
+                if self._cancel.is_set():
+                    return  # withdrawn before it began: store nothing, think nothing
+                self.turn = self.companion.start_turn(
+                    self._user_text, self._conversation_id, meta=self._meta
+                )
+                stream = self.companion.stream(self.turn)
+                try:
+                    for text in stream:
+                        if self._cancel.is_set():
+                            break
+                        if self.first_token_at is None:
+                            self.first_token_at = self.clock()
+                        self.listener.on_text(text)
+                        for piece in chunker.feed(text):
+                            self._pieces.put(piece)
+                            spoke = True
+                finally:
+                    stream.close()  # stores what was written (settle_heard trims it later)
             if not self._cancel.is_set():
                 for piece in chunker.finish():
                     self._pieces.put(piece)

@@ -40,6 +40,7 @@ from os1.voice.events import (
     Event,
     Interrupt,
     ReplyText,
+    ReplyWithdrawn,
     SpeechEnded,
     SpeechStarted,
     Transcript,
@@ -215,8 +216,10 @@ class VoiceSession:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await self.speaker.close()
-        self._stt_pool.shutdown(wait=True)
-        self._background.shutdown(wait=True)
+        # Off the loop: a warm-up may be waiting for the model (another device's reply),
+        # and whoever else the loop serves must not wait with it. Queued warm-ups go.
+        for pool in (self._stt_pool, self._background):
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
 
     # -- what the listener hears ----------------------------------------------------------
 
@@ -260,6 +263,7 @@ class VoiceSession:
         self._replying = None
         self._withdraw(turn)
         turn.confirmed = False
+        self._emit(ReplyWithdrawn(self.clock()))  # its text was shown: take it back
         turn.user_text = ""
         self._turn = turn
         self._count = turn.index
@@ -462,7 +466,7 @@ class VoiceSession:
         async def take_back() -> None:
             await asyncio.to_thread(reply.join, JOIN_TIMEOUT_S)
             if reply.turn is not None:
-                self.companion.withdraw(reply.turn)
+                await asyncio.to_thread(self.companion.withdraw, reply.turn)
 
         self._in_order(take_back())
 
@@ -522,7 +526,7 @@ class VoiceSession:
         if result is not None:
             self.conversation_id = result.conversation_id
             if heard is not None:
-                self.companion.settle_heard(result, heard)
+                await asyncio.to_thread(self.companion.settle_heard, result, heard)
             self._in_background(lambda: self.companion.learn(result))
             self._warm_up()
         said = heard if heard is not None else (result.reply if result else "")

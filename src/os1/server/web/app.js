@@ -46,6 +46,8 @@ function onServerError(msg) {
 }
 
 function onServerMessage(msg) {
+  // A reply's own events carry the companion's presence (no separate frame for it).
+  if (msg.type !== "presence" && typeof msg.presence === "string") onPresence({ state: msg.presence });
   if (onConversationEvent(msg)) return;
   switch (msg.type) {
     case "presence":

@@ -178,19 +178,14 @@ function onMessage(msg) {
   const m = msg.message;
   if (!m) return;
   if (m.role !== "user" && !messages.has(m.id)) {
-    if (orphans.length) {
-      // A spoken reply is stored after its reply.done: it takes the finished bubble's
-      // place (the one reply.done named by reply_id, else the oldest waiting).
-      const named = orphans.findIndex((o) => o.id === m.id);
-      const orphan = orphans.splice(named >= 0 ? named : 0, 1)[0];
+    // A spoken reply is stored after its reply.done: it takes the place of the finished
+    // bubble that reply.done named by reply_id. (A text reply comes in reply.done.)
+    const named = orphans.findIndex((o) => o.id === m.id);
+    if (named >= 0) {
+      const orphan = orphans.splice(named, 1)[0];
       clearTimeout(orphan.timer);
       if (!messageEls.has(m.id)) messageEls.set(m.id, orphan.el);
       else orphan.el.remove();
-    } else if (streams.size > 0) {
-      // The stored reply may arrive before reply.done: it takes the streaming bubble's place.
-      const [turn, stream] = streams.entries().next().value;
-      if (stream.el) messageEls.set(m.id, stream.el);
-      streams.delete(turn);
     }
   }
   if (m.role === "user" && m.via === "voice") clearTranscript();
@@ -224,7 +219,7 @@ function onReplyDone(msg) {
     if (msg.message && msg.message.id && !messageEls.has(msg.message.id)) {
       // Reuse the element so the bubble does not jump or flash.
       messageEls.set(msg.message.id, stream.el);
-    } else if (!msg.message && stream.text && msg.status !== "failed") {
+    } else if (!msg.message && msg.reply_id && !messages.has(msg.reply_id) && stream.text) {
       // Spoken turns: the stored message follows as a `message` event. Keep the
       // bubble until then (or a few seconds, if nothing comes).
       const node = stream.el;
@@ -272,6 +267,8 @@ export function onConversationEvent(msg) {
       renderMessages();
       return true;
     case "reply.start":
+      // A typed message comes with the start of its reply (no `message` event for it).
+      if (msg.message) onMessage({ type: "message", message: msg.message });
       busyTurns.add(msg.turn);
       if (!streams.has(msg.turn)) streams.set(msg.turn, { turn: msg.turn, text: "", el: null });
       renderMessages();
