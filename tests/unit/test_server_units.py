@@ -21,6 +21,7 @@ from os1.server.devices import (
     normalize_code,
     show_code,
 )
+from os1.server.events import ErrorEvent, MessageShown
 from os1.server.feed import MessageFeed
 from os1.server.limits import (
     GLOBAL_ATTEMPTS,
@@ -411,7 +412,7 @@ def test_parse_refuses_what_is_not_a_message(text: str, code: str) -> None:
         parse(text)
     assert caught.value.code == code
     assert caught.value.message  # a sentence for the user
-    shown = caught.value.to_dict()
+    shown = caught.value.event().to_dict()
     assert shown["type"] == "error" and shown["code"] == code
     assert len(json.dumps(shown)) < 500  # never echoes a huge input back
 
@@ -419,11 +420,11 @@ def test_parse_refuses_what_is_not_a_message(text: str, code: str) -> None:
 def test_errors_carry_the_ref_back() -> None:
     with pytest.raises(ProtocolError) as caught:
         parse('{"type":"send","text":3,"ref":"r9"}')
-    assert caught.value.to_dict()["ref"] == "r9"
+    assert caught.value.event().to_dict()["ref"] == "r9"
     with pytest.raises(ProtocolError) as unknown:
         parse('{"type":"nope","ref":"r10"}')
-    assert unknown.value.to_dict()["ref"] == "r10"
-    assert "ref" not in protocol.error("bad_json", "x")
+    assert unknown.value.event().to_dict()["ref"] == "r10"
+    assert "ref" not in ErrorEvent("bad_json", "x").to_dict()
 
 
 def test_an_unknown_type_is_named_but_cut_short() -> None:
@@ -452,13 +453,17 @@ def test_message_dict_and_encode(onboarded: App) -> None:
     old = conversations.add(conversation, "user", "Theo", "from the terminal")
     assert protocol.message_dict(old)["via"] == "terminal"
     assert protocol.message_dict(old)["device"] is None
-    encoded = protocol.encode({"type": "message", "message": shown})
+    encoded = MessageShown(shown).encode()
     assert "Grüße 👋" in encoded  # not escaped
     assert '", "' not in encoded and '": "' not in encoded  # compact
     assert json.loads(encoded)["message"] == shown
 
 
 # -- the message feed ------------------------------------------------------------------
+
+
+def _changes(feed: MessageFeed) -> list[dict[str, Any]]:
+    return [event.to_dict() for event in feed.changes()]
 
 
 def _add(db: Database, text: str, role: str = "user") -> Any:
@@ -471,17 +476,17 @@ def _add(db: Database, text: str, role: str = "user") -> Any:
 def test_the_feed_starts_from_what_is_there(db: Database) -> None:
     _add(db, "before")
     feed = MessageFeed(db)
-    assert feed.changes() == []
-    assert feed.changes() == []
+    assert _changes(feed) == []
+    assert _changes(feed) == []
 
 
 def test_the_feed_reports_new_updated_and_removed_messages(db: Database) -> None:
     first = _add(db, "one")
     second = _add(db, "two")
     feed = MessageFeed(db)
-    feed.changes()
+    _changes(feed)
     third = _add(db, "three")
-    events = feed.changes()
+    events = _changes(feed)
     assert [(e["type"], e["message"]["id"]) for e in events] == [("message", third.id)]
     assert events[0]["message"]["text"] == "three"
 
@@ -489,36 +494,36 @@ def test_the_feed_reports_new_updated_and_removed_messages(db: Database) -> None
         conn.execute(
             "UPDATE messages SET text = 'tw', status = 'interrupted' WHERE id = ?", (second.id,)
         )
-    events = feed.changes()
+    events = _changes(feed)
     assert [(e["type"], e["message"]["id"]) for e in events] == [("message.updated", second.id)]
     assert events[0]["message"]["status"] == "interrupted"
 
     with db.transaction() as conn:
         conn.execute("DELETE FROM messages WHERE id = ?", (first.id,))
-    assert feed.changes() == [{"type": "message.removed", "id": first.id}]
-    assert feed.changes() == []
+    assert _changes(feed) == [{"type": "message.removed", "id": first.id}]
+    assert _changes(feed) == []
 
 
 def test_a_message_leaving_the_window_is_not_removed(db: Database) -> None:
     for n in range(5):
         _add(db, f"old {n}")
     feed = MessageFeed(db, window=5)
-    feed.changes()
+    _changes(feed)
     newer = [_add(db, f"new {n}") for n in range(3)]
-    events = feed.changes()
+    events = _changes(feed)
     assert [e["type"] for e in events] == ["message"] * 3
     assert [e["message"]["id"] for e in events] == [m.id for m in newer]
-    assert feed.changes() == []
+    assert _changes(feed) == []
 
 
 def test_a_deletion_inside_the_window_is_seen_while_others_leave_it(db: Database) -> None:
     kept = [_add(db, f"m{n}") for n in range(4)]
     feed = MessageFeed(db, window=4)
-    feed.changes()
+    _changes(feed)
     with db.transaction() as conn:
         conn.execute("DELETE FROM messages WHERE id = ?", (kept[3].id,))
     fresh = _add(db, "fresh")
-    events = feed.changes()
+    events = _changes(feed)
     assert {"type": "message.removed", "id": kept[3].id} in events
     assert {"type": "message.removed", "id": kept[0].id} not in events
     assert [e["message"]["id"] for e in events if e["type"] == "message"] == [fresh.id]
@@ -527,22 +532,22 @@ def test_a_deletion_inside_the_window_is_seen_while_others_leave_it(db: Database
 def test_everything_deleted_is_removed(db: Database) -> None:
     gone = [_add(db, f"m{n}") for n in range(3)]
     feed = MessageFeed(db)
-    feed.changes()
+    _changes(feed)
     with db.transaction() as conn:
         conn.execute("DELETE FROM messages")
-    events = feed.changes()
+    events = _changes(feed)
     assert sorted(e["id"] for e in events) == sorted(m.id for m in gone)
     assert all(e["type"] == "message.removed" for e in events)
 
 
 def test_announced_messages_are_not_announced_again(db: Database) -> None:
     feed = MessageFeed(db)
-    feed.changes()
+    _changes(feed)
     said = _add(db, "said already", role="companion")
     feed.announced(said)
-    assert feed.changes() == []
+    assert _changes(feed) == []
     unknown = _add(db, "not announced")
-    assert [e["message"]["id"] for e in feed.changes()] == [unknown.id]
+    assert [e["message"]["id"] for e in _changes(feed)] == [unknown.id]
 
 
 def test_the_feed_gives_recent_messages_oldest_first(db: Database) -> None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from os1.errors import OS1Error
 from os1.server.devices import Device, Devices
+from os1.server.events import ErrorEvent, Pong
 from os1.server.hub import Hub
 from os1.server.limits import TokenBucket
 from os1.server.protocol import (
@@ -36,8 +36,6 @@ from os1.server.protocol import (
     Stop,
     VoiceStart,
     VoiceStop,
-    encode,
-    error,
     parse,
 )
 from os1.voice.base import MIC_RATE
@@ -232,22 +230,21 @@ def _hear(hub: Hub, client: SocketClient, data: bytes) -> None:
         now = asyncio.get_running_loop().time()
         if now - client.last_audio_error >= AUDIO_ERROR_EVERY_S:  # not one per frame
             client.last_audio_error = now
-            client.deliver(encode(problem.to_dict()))
+            client.deliver(problem.event().encode())
 
 
 def _dispatch(hub: Hub, client: SocketClient, text: str) -> None:
     try:
         message = parse(text)
     except ProtocolError as problem:
-        client.deliver(encode(problem.to_dict()))
+        client.deliver(problem.event().encode())
         return
     if isinstance(message, Hello):
-        client.deliver(encode(error("out_of_order", "Already said hello.")))
+        client.deliver(ErrorEvent("out_of_order", "Already said hello.").encode())
     elif isinstance(message, Send):
         if client.turns >= MAX_TURNS_PER_DEVICE:
-            client.deliver(
-                encode(error("busy", "Wait for the replies to your last messages.", message.ref))
-            )
+            busy = ErrorEvent("busy", "Wait for the replies to your last messages.", message.ref)
+            client.deliver(busy.encode())
             return
         client.turns += 1  # now, not in the task: a burst must not slip past the limit
         hub.spawn(_send(hub, client, message))
@@ -258,27 +255,24 @@ def _dispatch(hub: Hub, client: SocketClient, text: str) -> None:
     elif isinstance(message, VoiceStop):
         hub.spawn(hub.stop_voice(client, "Voice turned off."))
     elif isinstance(message, Ping):
-        reply: dict[str, Any] = {"type": "pong"}
-        if message.ref is not None:
-            reply["ref"] = message.ref
-        client.deliver(encode(reply))
+        client.deliver(Pong(message.ref).encode())
 
 
 async def _send(hub: Hub, client: SocketClient, message: Send) -> None:
     try:
         outcome = await hub.say(message.text, via="text", device=client.device)
         if outcome.error:
-            client.deliver(encode(error("failed", outcome.error, message.ref)))
+            client.deliver(ErrorEvent("failed", outcome.error, message.ref).encode())
     except ProtocolError as problem:
         problem.ref = message.ref
-        client.deliver(encode(problem.to_dict()))
+        client.deliver(problem.event().encode())
     except OS1Error as problem:
         limit = hub.companion.settings.chat.max_input_chars
         code = "empty" if not message.text.strip() else "bad_message"
         if len(message.text.strip()) > limit:
             code = "too_long"
         text = f"{problem.message} {problem.hint or ''}".strip()
-        client.deliver(encode(error(code, text, message.ref)))
+        client.deliver(ErrorEvent(code, text, message.ref).encode())
     finally:
         client.turns -= 1
 
@@ -287,4 +281,4 @@ async def _start_voice(hub: Hub, client: SocketClient) -> None:
     try:
         await hub.start_voice(client)
     except ProtocolError as problem:
-        client.deliver(encode(problem.to_dict()))
+        client.deliver(problem.event().encode())

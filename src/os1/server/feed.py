@@ -10,8 +10,8 @@ reply nobody heard, a forgotten message).
 from __future__ import annotations
 
 import threading
-from typing import Any
 
+from os1.server.events import MessageRemoved, MessageShown, MessageUpdated, ServerEvent
 from os1.server.protocol import message_dict
 from os1.store.conversations import Message
 from os1.store.db import Database
@@ -43,7 +43,7 @@ class MessageFeed:
             )
         return [Message.from_row(row) for row in reversed(rows)]
 
-    def changes(self, *, users_only: bool = False) -> list[dict[str, Any]]:
+    def changes(self, *, users_only: bool = False) -> list[ServerEvent]:
         """Events for everything that changed since the last call (none the first time:
         a device that connects gets the recent messages in its welcome).
 
@@ -66,19 +66,14 @@ class MessageFeed:
         missing = [message_id for message_id in known if message_id not in current]
         # Gone from the table, not merely out of the window. (Comparing sequence numbers
         # with the window's oldest cannot tell: deleting the oldest message moves it.)
-        events: list[dict[str, Any]] = [
-            {"type": "message.removed", "id": message_id} for message_id in self._deleted(missing)
-        ]
+        events: list[ServerEvent] = [MessageRemoved(gone) for gone in self._deleted(missing)]
         with self._lock:
             for row in rows:
                 before = self._known.get(row["id"])
                 if before is None:
-                    kind = "message"
+                    events.append(MessageShown(message_dict(Message.from_row(row))))
                 elif before != current[row["id"]]:
-                    kind = "message.updated"
-                else:
-                    continue
-                events.append({"type": kind, "message": message_dict(Message.from_row(row))})
+                    events.append(MessageUpdated(message_dict(Message.from_row(row))))
             # Announced while we looked (stored after the query): still known.
             self._known = {**current, **self._announced_since}
         return events

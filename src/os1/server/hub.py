@@ -26,13 +26,22 @@ from os1.companion.dialogue import Companion, TurnResult
 from os1.config import VoiceSettings
 from os1.errors import OS1Error
 from os1.server.devices import Device, Devices
+from os1.server.events import (
+    Presence,
+    PresenceChanged,
+    ReplyDelta,
+    ReplyDone,
+    ReplyStart,
+    ServerEvent,
+    VoiceReady,
+    Welcome,
+)
 from os1.server.feed import MessageFeed
 from os1.server.protocol import (
     AUDIO_FORMAT,
     HISTORY_IN_WELCOME,
     PROTOCOL_VERSION,
     ProtocolError,
-    encode,
     message_dict,
     rounded_ms,
 )
@@ -41,7 +50,6 @@ from os1.voice.pipeline import VoiceParts
 
 _log = logging.getLogger(__name__)
 
-Presence = Literal["idle", "listening", "thinking", "speaking"]
 LIVE_VOICE_SETTINGS = {"voice.rate", "voice.pitch", "voice.mood_prosody"}
 SYNC_EVERY_S = 0.5  # how often the store is checked for changes made elsewhere
 MAX_WAITING_TURNS = 20  # text turns queued behind the one being answered
@@ -187,21 +195,17 @@ class Hub:
         async with self._sync_lock:  # no change slips between the history and the feed
             loop = asyncio.get_running_loop()
             recent = await loop.run_in_executor(self._store, self.feed.recent, HISTORY_IN_WELCOME)
-            client.deliver(
-                encode(
-                    {
-                        "type": "welcome",
-                        "protocol": PROTOCOL_VERSION,
-                        "device": {"id": client.device.id, "name": client.device.name},
-                        "companion": companion.persona.companion_name,
-                        "user": companion.persona.user_name,
-                        "model": companion.llm.info.name,
-                        "presence": self.presence,
-                        "messages": [message_dict(m) for m in recent],
-                        "voice": {"input_rate": MIC_RATE, "input_format": AUDIO_FORMAT},
-                    }
-                )
+            welcome = Welcome(
+                protocol=PROTOCOL_VERSION,
+                device={"id": client.device.id, "name": client.device.name},
+                companion=companion.persona.companion_name,
+                user=companion.persona.user_name,
+                model=companion.llm.info.name,
+                presence=self.presence,
+                messages=[message_dict(m) for m in recent],
+                voice={"input_rate": MIC_RATE, "input_format": AUDIO_FORMAT},
             )
+            client.deliver(welcome.encode())
             self.clients.add(client)
 
     def leave(self, client: Client) -> None:
@@ -214,8 +218,8 @@ class Hub:
             if client.device.id == device_id:
                 client.close_soon(4401, reason)
 
-    def broadcast(self, payload: dict[str, Any]) -> None:
-        text = encode(payload)  # once, however many devices
+    def broadcast(self, event: ServerEvent) -> None:
+        text = event.encode()  # once, however many devices
         for client in list(self.clients):
             client.deliver(text)
 
@@ -225,7 +229,7 @@ class Hub:
         if state != self.presence:
             self.presence = state
             if not told:
-                self.broadcast({"type": "presence", "state": state})
+                self.broadcast(PresenceChanged(state))
 
     def resting_presence(self) -> Presence:
         return "listening" if self.voice is not None else "idle"
@@ -322,13 +326,12 @@ class Hub:
             self.feed.announced(turn.user_message)
             self.set_presence("thinking", told=True)
             self.broadcast(
-                {
-                    "type": "reply.start",
-                    "turn": turn_id,
-                    "reply_to": turn.user_message.id,
-                    "message": message_dict(turn.user_message),
-                    "presence": "thinking",
-                }
+                ReplyStart(
+                    turn_id,
+                    reply_to=turn.user_message.id,
+                    message=message_dict(turn.user_message),
+                    presence="thinking",
+                )
             )
             await self._stream(companion, turn, turn_id, cancel, failure, on_delta)
         except Exception as problem:  # the reply is over whatever happened: say so
@@ -345,25 +348,24 @@ class Hub:
         if message is not None:
             self.feed.announced(message)
         timings = turn.timings
-        done: dict[str, Any] = {
-            "type": "reply.done",
-            "turn": turn_id,
-            "status": status,
-            "message": message_dict(message) if message is not None else None,
-            "timings": {
-                "start_ms": rounded_ms(start_ms),
-                "first_token_ms": rounded_ms(timings.first_token_ms),
-                "total_ms": rounded_ms(timings.total_ms),
-                "tokens": timings.tokens,
-            },
-        }
-        if error:
-            done["error"] = error
         self._last_turn = time.monotonic()
         resting = self.resting_presence()
         self.set_presence(resting, told=True)
-        done["presence"] = resting
-        self.broadcast(done)
+        self.broadcast(
+            ReplyDone(
+                turn_id,
+                status,
+                message=message_dict(message) if message is not None else None,
+                timings={
+                    "start_ms": rounded_ms(start_ms),
+                    "first_token_ms": rounded_ms(timings.first_token_ms),
+                    "total_ms": rounded_ms(timings.total_ms),
+                    "tokens": timings.tokens,
+                },
+                error=error,
+                presence=resting,
+            )
+        )
         if not self._closing:
             self._learner.submit(self._learn, companion, turn)
         return Outcome(turn, status, error)
@@ -412,12 +414,10 @@ class Hub:
                         ended = True
                         break
                     piece += more
-                delta: dict[str, Any] = {"type": "reply.delta", "turn": turn_id, "text": piece}
                 if first:
                     self.set_presence("speaking", told=True)
-                    delta["presence"] = "speaking"
-                    first = False
-                self.broadcast(delta)
+                self.broadcast(ReplyDelta(turn_id, piece, presence="speaking" if first else None))
+                first = False
                 if on_delta is not None:
                     on_delta(piece)
         finally:
@@ -468,16 +468,7 @@ class Hub:
                 return  # it left while the voice was loading
             self.voice = VoiceLink(self, client, parts)
             self.voice.start()
-            client.deliver(
-                encode(
-                    {
-                        "type": "voice.ready",
-                        "output_rate": parts.tts.sample_rate,
-                        "output_format": AUDIO_FORMAT,
-                        "voice": parts.tts.name,
-                    }
-                )
-            )
+            client.deliver(VoiceReady(parts.tts.sample_rate, AUDIO_FORMAT, parts.tts.name).encode())
             self.set_presence("listening")
 
     async def stop_voice(self, client: Client, reason: str) -> None:

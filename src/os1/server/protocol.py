@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from os1.clock import to_iso
+from os1.server.events import ErrorEvent
 from os1.store.conversations import Message
 from os1.voice.base import MIC_RATE
 
@@ -39,8 +40,8 @@ class ProtocolError(Exception):
         self.message = message
         self.ref = ref
 
-    def to_dict(self) -> dict[str, Any]:
-        return error(self.code, self.message, self.ref)
+    def event(self) -> ErrorEvent:
+        return ErrorEvent(self.code, self.message, self.ref)
 
 
 @dataclass(frozen=True)
@@ -128,13 +129,6 @@ def parse(text: str) -> ClientMessage:
     )
 
 
-def error(code: str, message: str, ref: str | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "error", "code": code, "message": message}
-    if ref is not None:
-        out["ref"] = ref
-    return out
-
-
 def message_dict(message: Message) -> dict[str, Any]:
     """A stored message as clients see it."""
     meta = message.meta
@@ -153,7 +147,3 @@ def message_dict(message: Message) -> dict[str, Any]:
 
 def rounded_ms(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
-
-
-def encode(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))

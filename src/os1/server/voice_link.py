@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING, Any
 
 from os1.clock import new_id
 from os1.errors import AudioError
-from os1.server.protocol import ProtocolError, encode, rounded_ms
+from os1.server.events import (
+    AudioStop,
+    ReplyDelta,
+    ReplyDone,
+    ReplyStart,
+    TranscriptHeard,
+    VoiceEnded,
+    status_of,
+)
+from os1.server.protocol import ProtocolError, rounded_ms
 from os1.voice.audio import from_pcm16, to_pcm16
 from os1.voice.events import (
     Event,
@@ -39,7 +48,7 @@ if TYPE_CHECKING:
 
 LEAD_S = 0.1  # audio is sent this far ahead of when it is heard
 BLOCK_S = 0.02  # and in blocks of about this long
-AUDIO_STOP = encode({"type": "audio.stop"})
+AUDIO_STOP = AudioStop().encode()
 
 
 class SocketMicrophone:
@@ -165,7 +174,7 @@ class VoiceLink:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         self.client.deliver(AUDIO_STOP)
-        self.client.deliver(encode({"type": "voice.ended", "reason": reason}))
+        self.client.deliver(VoiceEnded(reason).encode())
         self.hub.voice_ended(self)
         self.hub.sync_soon()
 
@@ -187,14 +196,7 @@ class VoiceLink:
                 self.client.deliver(AUDIO_STOP)  # drop what the device has not played
             hub.set_presence("listening")
         elif isinstance(event, Transcript):
-            hub.broadcast(
-                {
-                    "type": "transcript",
-                    "text": event.text,
-                    "final": event.final,
-                    "device": self.client.device.name,
-                }
-            )
+            hub.broadcast(TranscriptHeard(event.text, event.final, self.client.device.name))
             if event.final:
                 hub.set_presence("thinking")
                 # The user's words are stored: every device sees them. (The reply may be
@@ -203,40 +205,33 @@ class VoiceLink:
         elif isinstance(event, ReplyText):
             if self._reply_turn is None:
                 self._reply_turn = new_id("t")
-                hub.broadcast({"type": "reply.start", "turn": self._reply_turn, "reply_to": None})
-            hub.broadcast({"type": "reply.delta", "turn": self._reply_turn, "text": event.text})
+                hub.broadcast(ReplyStart(self._reply_turn, reply_to=None))
+            hub.broadcast(ReplyDelta(self._reply_turn, event.text))
         elif isinstance(event, ReplyWithdrawn) and self._reply_turn is not None:
             # The user went on: what was shown of this reply was never said.
-            hub.broadcast(
-                {
-                    "type": "reply.done",
-                    "turn": self._reply_turn,
-                    "status": "interrupted",
-                    "message": None,
-                    "reply_id": None,
-                    "timings": {},
-                }
-            )
+            hub.broadcast(ReplyDone(self._reply_turn, "interrupted", message=None, timings={}))
             self._reply_turn = None
         elif isinstance(event, Interrupt) and not event.resumed:
             self.client.deliver(AUDIO_STOP)
         elif isinstance(event, TurnDone):
-            done: dict[str, Any] = {
-                "type": "reply.done",
-                "turn": self._reply_turn or new_id("t"),
-                "status": event.status,
-                "message": None,  # the stored messages follow as `message` events
-                "reply_id": event.reply_id,
-                "timings": {
-                    "speech_end_to_transcript_ms": rounded_ms(event.speech_end_to_transcript_ms),
-                    "speech_end_to_first_token_ms": rounded_ms(event.speech_end_to_first_token_ms),
-                    "speech_end_to_first_audio_ms": rounded_ms(event.speech_end_to_first_audio_ms),
-                },
-            }
-            if event.error:
-                done["error"] = event.error
+            hub.broadcast(
+                ReplyDone(
+                    self._reply_turn or new_id("t"),
+                    status_of(event.status),
+                    message=None,  # the stored messages follow as `message` events
+                    timings={
+                        name: rounded_ms(getattr(event, name))
+                        for name in (
+                            "speech_end_to_transcript_ms",
+                            "speech_end_to_first_token_ms",
+                            "speech_end_to_first_audio_ms",
+                        )
+                    },
+                    error=event.error,
+                    reply_id=event.reply_id,
+                )
+            )
             self._reply_turn = None
-            hub.broadcast(done)
             hub.sync_soon()
             if not self.speaker.playback.playing:
                 hub.set_presence("listening")
