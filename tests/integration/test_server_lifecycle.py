@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 
@@ -221,3 +222,29 @@ def test_a_new_address_keeps_the_key_and_the_old_names(tmp_path: Path) -> None:
     assert second.key_path.read_bytes() == key
     third = ensure_certificate(tmp_path, ("10.0.0.5",))  # back home: nothing new
     assert third.fingerprint == second.fingerprint
+
+
+def test_rate_and_pitch_change_while_talking_other_settings_restart_voice(
+    served: Served, device: Paired
+) -> None:
+    async def scenario() -> None:
+        async with (
+            socket_of(served, device) as phone,
+            httpx.AsyncClient(base_url=served.url, headers=device.headers, timeout=10) as api,
+        ):
+            await phone.send({"type": "voice.start", "sample_rate": 16000, "format": "pcm_s16le"})
+            await phone.expect("voice.ready")
+            companion = served.hub.companion
+            changed = await api.patch("/api/settings", json={"voice.rate": 1.2})
+            assert changed.status_code == 200
+            await phone.ping()
+            assert not [m for m in phone.seen if m["type"] == "voice.ended"]
+            assert served.hub.voice is not None and served.hub.companion is companion
+            assert served.app.settings.voice.rate == 1.2  # the next reply speaks faster
+            changed = await api.patch("/api/settings", json={"voice.barge_in": False})
+            assert changed.status_code == 200
+            ended = await phone.expect("voice.ended")
+            assert "settings" in ended["reason"]
+            assert served.hub.voice is None and served.hub.companion is not companion
+
+    run(scenario)

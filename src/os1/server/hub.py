@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from os1.app import App
 from os1.clock import new_id
@@ -47,6 +47,9 @@ from os1.server.protocol import (
 )
 from os1.voice.base import MIC_RATE
 from os1.voice.pipeline import VoiceParts
+
+if TYPE_CHECKING:
+    from os1.server.voice_link import VoiceLink
 
 _log = logging.getLogger(__name__)
 
@@ -102,7 +105,7 @@ class Hub:
         self.presence: Presence = "idle"
         self.feed = MessageFeed(app.db)
         self.devices = Devices(app.db, app.clock)
-        self.voice: Any = None  # the VoiceLink of the device talking hands-free, if any
+        self.voice: VoiceLink | None = None  # the device talking hands-free, if any
         self._companion: Companion | None = None
         self._turns = asyncio.Lock()
         self._waiting = 0
@@ -447,9 +450,12 @@ class Hub:
         """Settings ``keys`` changed in the file: use them from the next turn on. How the
         voice sounds changes at once; anything else restarts voice."""
         async with self._voice_lock, self._turns:
-            if self.voice is not None and not keys <= LIVE_VOICE_SETTINGS:
-                await self.voice.stop("The settings changed; turn voice on again.")
             await asyncio.to_thread(self.app.reload_settings)
+            if keys <= LIVE_VOICE_SETTINGS:
+                return  # read at each spoken reply; the companion stays as it is
+            if self.voice is not None:
+                await self.voice.stop("The settings changed; turn voice on again.")
+            # A new companion only once nothing uses the old one (its turn gate with it).
             self._companion = await asyncio.to_thread(self._make_companion)
         self.spawn(asyncio.to_thread(self._warm_up))
 
@@ -476,7 +482,7 @@ class Hub:
             if self.voice is not None and self.voice.client is client:
                 await self.voice.stop(reason)
 
-    def voice_ended(self, link: Any) -> None:
+    def voice_ended(self, link: VoiceLink) -> None:
         """Called by a VoiceLink once it has stopped."""
         if self.voice is link:
             self.voice = None
