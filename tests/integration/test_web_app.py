@@ -58,7 +58,7 @@ def _male_voice(settings: VoiceSettings, voice: str, models_dir: Path) -> VoiceP
 @pytest.fixture
 def server(onboarded: App, fake_llm: FakeLLM) -> Iterator[tuple[ServerThread, Hub]]:
     fake_llm.default = REPLY
-    fake_llm.delay = 0.03  # streamed word by word, as a model does
+    fake_llm.delay = 0.08  # streamed word by word, as a model does
     hub = Hub(onboarded, voice_loader=_male_voice)
     with ServerThread(create_app(hub)).running() as running:
         yield running, hub
@@ -104,16 +104,28 @@ def test_pair_chat_on_two_devices_and_screenshots(
     with sync_playwright() as playwright:
         browser = _launch(playwright)
         phone = _pair(browser, running.url, hub, PHONE, is_mobile=True, has_touch=True)
+        # Note every moment a reply is shown while it is still being written.
+        phone.evaluate(
+            """() => {
+              window.streamedTexts = [];
+              new MutationObserver(() => {
+                const open = document.querySelector('[data-streaming="true"]');
+                if (open) window.streamedTexts.push(open.textContent);
+              }).observe(document.body, {subtree: true, childList: true, characterData: true,
+                                         attributes: true});
+            }"""
+        )
         composer = phone.get_by_test_id("composer-input")
         composer.fill("Hello from my phone!")
         composer.press("Enter")
         mine = phone.locator('[data-testid="message"][data-role="user"]').last
         expect(mine).to_contain_text("Hello from my phone!", timeout=TIMEOUT_MS)
-        # The reply streams in before it is stored.
-        phone.locator('[data-testid="message"][data-streaming="true"]').wait_for(timeout=TIMEOUT_MS)
         reply = phone.locator('[data-testid="message"][data-role="companion"]').last
         expect(reply).to_have_text(re.compile(re.escape(REPLY)), timeout=TIMEOUT_MS)
         expect(phone.locator('[data-streaming="true"]')).to_have_count(0, timeout=TIMEOUT_MS)
+        # It came in as it was written: shown growing, before it was whole.
+        streamed = phone.evaluate("() => window.streamedTexts")
+        assert any(0 < len(text.strip()) < len(REPLY) for text in streamed), streamed
         _shot(phone, "phone-chat")
 
         # A second device, paired separately, sees the same conversation, and what it
