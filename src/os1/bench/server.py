@@ -609,9 +609,7 @@ async def _voice_turns(server: ServerProcess, token: str, clips: list[tuple[Path
         queue.extend((f, i == last_index) for i, f in enumerate(frames))
         await _wait_for(lambda n=ends_before: len(spoken_end) > n, 60)
         ended = spoken_end[-1]
-        await _wait_for(
-            lambda m=mark: any(e.get("type") == "reply.done" for _, e in events[m:]), 60
-        )
+        await _wait_for(lambda m=mark: any(_answered(e) for _, e in events[m:]), 60)
         await _wait_for(
             lambda e=ended: time.perf_counter() - max(audio_at[-1] if audio_at else 0.0, e) > 1.0,
             60,
@@ -619,9 +617,13 @@ async def _voice_turns(server: ServerProcess, token: str, clips: list[tuple[Path
         await asyncio.sleep(0.5)
         after = [e for _, e in events[mark:]]
         first_audio = next((a for a in audio_at if a > ended), None)
-        done = next((e for e in after if e.get("type") == "reply.done"), {})
+        done = next((e for e in after if _answered(e)), {})
         heard = [e["text"] for e in after if e.get("type") == "transcript" and e.get("final")]
-        reply = "".join(e["text"] for e in after if e.get("type") == "reply.delta")
+        reply = "".join(
+            e["text"]
+            for e in after
+            if e.get("type") == "reply.delta" and e.get("turn") == done.get("turn")
+        )
         timings = done.get("timings", {})
         client_first = _r((first_audio - ended) * 1000) if first_audio is not None else None
         server_first = timings.get("speech_end_to_first_audio_ms")
@@ -651,6 +653,12 @@ async def _voice_turns(server: ServerProcess, token: str, clips: list[tuple[Path
             await asyncio.wait_for(task, 10)
     errors = [e for _, e in events if e.get("type") == "error"]
     return load_s, rows, errors
+
+
+def _answered(event: dict[str, Any]) -> bool:
+    """The end of a spoken turn's reply (not of a reply taken back unheard because the
+    speaker went on, which ends with no timings)."""
+    return event.get("type") == "reply.done" and bool(event.get("timings"))
 
 
 def run_voice_part(turns: int = 5, speech_dir: Path | None = None) -> dict[str, Any]:
