@@ -154,7 +154,9 @@ class ServerProcess:
             env=env,
             text=True,
         )
-        _give_cores(self.process.pid)
+        self._cores = sorted(os.sched_getaffinity(0))  # ours, given back at ``stop``
+        if model == "fake":  # the text load: many devices, each their own machine
+            _give_cores(self.process.pid)
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line:
@@ -201,6 +203,7 @@ class ServerProcess:
 
     def stop(self) -> str:
         """Stop the server; what it wrote to stderr."""
+        os.sched_setaffinity(0, set(self._cores))
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:
@@ -213,12 +216,13 @@ class ServerProcess:
 
 def _give_cores(server_pid: int) -> None:
     """With two cores or more, the server gets core 0 and this process (every device) the
-    rest: the devices are other machines in real use, and their work is not the server's."""
+    rest: the devices are other machines in real use, and their work is not the server's.
+    (Not for the spoken turns: the models need every core, and one device is light.)"""
     cores = sorted(os.sched_getaffinity(0))
     if len(cores) < 2:
         return
     os.sched_setaffinity(server_pid, {cores[0]})
-    os.sched_setaffinity(0, set(cores[1:]))
+    os.sched_setaffinity(0, set(cores[1:]))  # until the server stops
 
 
 def _status_kib(pid: int, key: str) -> int:
