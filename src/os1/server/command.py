@@ -71,16 +71,13 @@ def serve(
             say("Plain HTTP, on this computer only (use it at that address).", err=True)
         if not no_pair:
             say(pairing_note(listening.url, hub.devices.new_code()), err=True)
-        runtime = write_runtime(app.home, listening.url, _fingerprint(listening))
+        certificate = listening.certificate
+        fingerprint = certificate.fingerprint if certificate is not None else None
+        runtime = write_runtime(app.home, listening.url, fingerprint)
         try:
             uvicorn.Server(uvicorn_config(web, listening)).run()
         finally:
             remove_runtime(runtime)
-
-
-def _fingerprint(listening: object) -> str | None:
-    certificate = getattr(listening, "certificate", None)
-    return certificate.fingerprint if certificate is not None else None
 
 
 @click.command()
