@@ -148,6 +148,28 @@ def test_playback_knows_what_was_heard() -> None:
     assert not playback.busy
 
 
+def test_playback_rewind_takes_back_audio_a_device_dropped_unheard() -> None:
+    playback = Playback(1000)
+    reply = playback.begin_reply()
+    first = playback.add_piece(reply, "Hello there.")
+    playback.play(reply, first, np.arange(1, 101, dtype=np.float32))
+    playback.piece_done(reply, first)
+    second = playback.add_piece(reply, "one two three four")
+    playback.play(reply, second, np.arange(101, 501, dtype=np.float32))
+    playback.piece_done(reply, second)
+    playback.pull(300)  # all of the first piece and half of the second were sent
+    assert playback.heard_text() == "Hello there. one two"
+    # The device had the last 250 samples buffered and dropped them: across both pieces.
+    assert playback.rewind(250) == 250
+    assert playback.heard_text() == "Hello"  # half of "Hello there." was heard
+    again = playback.pull(250)  # sent again, in order, from where it was really heard
+    assert again[0] == 51 and again[-1] == 300
+    assert playback.heard_text() == "Hello there. one two"
+    # Never further back than what was played (or kept: the last second).
+    assert playback.rewind(10_000) == 300
+    assert playback.pull(500)[0] == 1
+
+
 def test_playback_clear_drops_what_is_queued() -> None:
     playback = Playback(1000)
     reply = playback.begin_reply()

@@ -6,7 +6,8 @@ turns what happens in it into protocol messages for every device.
 
 The companion's voice is sent in real time, a little ahead of playback (``LEAD_S``), so
 the server still knows which words the user has heard when they talk over it; on a
-barge-in the device is told to drop whatever it has not played yet (``audio.stop``).
+barge-in the device is told to drop whatever it has not played yet (``audio.stop``), and
+that audio is taken back: unheard, and sent again if it was only "mm-hm".
 """
 
 from __future__ import annotations
@@ -91,30 +92,39 @@ class SocketSpeaker:
         self.on_playing = on_playing
         self.clock = clock
         self._task: asyncio.Task[None] | None = None
+        self._sent_until: float | None = None  # when the audio sent so far runs out
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
         rate = self.playback.sample_rate
-        sent_until: float | None = None  # the moment the audio sent so far runs out
         while True:
             await asyncio.sleep(BLOCK_S)
             if not self.playback.playing:
-                if sent_until is not None:
-                    sent_until = None
+                if self._sent_until is not None:
+                    self._sent_until = None
                     self.on_playing(False)
                 continue
             now = self.clock()
-            if sent_until is None:
-                sent_until = now
+            if self._sent_until is None:
+                self._sent_until = now
                 self.on_playing(True)
-            count = round((now + LEAD_S - sent_until) * rate)
+            count = round((now + LEAD_S - self._sent_until) * rate)
             if count <= 0:
                 continue
             samples = self.playback.pull(count)
-            sent_until = max(sent_until, now) + count / rate
+            self._sent_until = max(self._sent_until, now) + count / rate
             self.send(to_pcm16(samples))
+
+    def unsend(self) -> None:
+        """The device drops what it has not played yet (``audio.stop``): take that audio
+        back, so it counts as unheard and is sent again if the reply goes on."""
+        if self._sent_until is None:
+            return
+        unplayed = round(max(0.0, self._sent_until - self.clock()) * self.playback.sample_rate)
+        taken = self.playback.rewind(unplayed)
+        self._sent_until -= taken / self.playback.sample_rate
 
     async def close(self) -> None:
         if self._task is not None:
@@ -193,7 +203,10 @@ class VoiceLink:
         hub = self.hub
         if isinstance(event, SpeechStarted):
             if event.while_speaking and self.settings.barge_in:
-                self.client.deliver(AUDIO_STOP)  # drop what the device has not played
+                # The device drops what it has not played; if this was only "mm-hm" and
+                # the reply goes on, that audio is sent again, not skipped.
+                self.client.deliver(AUDIO_STOP)
+                self.speaker.unsend()
             hub.set_presence("listening")
         elif isinstance(event, Transcript):
             hub.broadcast(TranscriptHeard(event.text, event.final, self.client.device.name))

@@ -56,6 +56,8 @@ class Playback:
         self._lock = threading.Lock()
         self._queue: deque[tuple[_Piece, Samples]] = deque()
         self._offset = 0  # samples of the head chunk already played
+        self._played: deque[tuple[_Piece, Samples]] = deque()  # recent chunks, for rewind
+        self._played_samples = 0
         self._paused = False
         self._held = False
         self._generation = 0
@@ -73,6 +75,7 @@ class Playback:
         reply's last words, still on their way) is dropped."""
         with self._lock:
             self._reply = _Reply()
+            self._forget_played()
             self._paused = False
             self._held = held
             self.stopped_at = None
@@ -128,6 +131,7 @@ class Playback:
                 if self._offset >= chunk.size:
                     self._queue.popleft()
                     self._offset = 0
+                    self._keep_played(part, chunk)
             now = self.clock()
             if filled and self._reply.first_sample_at is None:
                 self._reply.first_sample_at = now + self.latency_s
@@ -152,9 +156,43 @@ class Playback:
             self._paused = False
             self.stopped_at = None
 
+    def rewind(self, count: int) -> int:
+        """Take back the last ``count`` samples pulled, as if never played (a device had
+        them buffered and dropped them unheard); returns how many were taken back. At
+        most the last second can be."""
+        with self._lock:
+            left = count
+            while left > 0:
+                if self._queue and self._offset > 0:
+                    part, _ = self._queue[0]
+                    back = min(left, self._offset)
+                elif self._played:
+                    part, chunk = self._played.pop()
+                    self._played_samples -= chunk.size
+                    self._queue.appendleft((part, chunk))
+                    self._offset = chunk.size
+                    continue
+                else:
+                    break
+                self._offset -= back
+                part.played -= back
+                left -= back
+            return count - left
+
+    def _keep_played(self, part: _Piece, chunk: Samples) -> None:
+        self._played.append((part, chunk))
+        self._played_samples += chunk.size
+        while self._played and self._played_samples - self._played[0][1].size >= self.sample_rate:
+            self._played_samples -= self._played.popleft()[1].size
+
+    def _forget_played(self) -> None:
+        self._played.clear()
+        self._played_samples = 0
+
     def clear(self) -> None:
         """Drop everything not yet played (and anything still to come for this reply)."""
         with self._lock:
+            self._forget_played()
             self._queue.clear()
             self._offset = 0
             self._paused = False
