@@ -249,7 +249,7 @@ def _dispatch(hub: Hub, client: SocketClient, text: str) -> None:
         client.turns += 1  # now, not in the task: a burst must not slip past the limit
         hub.spawn(_send(hub, client, message))
     elif isinstance(message, Stop):
-        hub.stop_reply()
+        hub.turns.stop_reply()
     elif isinstance(message, VoiceStart):
         hub.spawn(_start_voice(hub, client))
     elif isinstance(message, VoiceStop):
@@ -260,7 +260,7 @@ def _dispatch(hub: Hub, client: SocketClient, text: str) -> None:
 
 async def _send(hub: Hub, client: SocketClient, message: Send) -> None:
     try:
-        outcome = await hub.say(message.text, via="text", device=client.device)
+        outcome = await hub.turns.say(message.text, via="text", device=client.device)
         if outcome.error:
             client.deliver(ErrorEvent("failed", outcome.error, message.ref).encode())
     except ProtocolError as problem:

@@ -1,10 +1,10 @@
-"""One companion, many devices: turns, live updates and presence for everyone connected.
+"""One companion, many devices: who is connected, live updates, presence and voice.
 
 The companion (its store, memory and model) is one; each device is a ``Client`` that the
-hub delivers protocol messages to. Text turns take their turn one at a time (there is
-one model); a reply streams to every device as it is written. Whatever changes in the
-store, from here or from `os1 chat` in another process, reaches every device through the
-``MessageFeed``.
+hub delivers protocol messages to. Typed turns are ``TextTurns`` (``server/turns.py``);
+spoken ones run in the ``VoiceLink`` of the one device talking hands-free. Whatever
+changes in the store, from here or from `os1 chat` in another process, reaches every
+device through the ``MessageFeed``.
 """
 
 from __future__ import annotations
@@ -12,26 +12,19 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from os1.app import App
-from os1.clock import new_id
-from os1.companion.dialogue import Companion, TurnResult
+from os1.companion.dialogue import Companion
 from os1.config import VoiceSettings
 from os1.errors import OS1Error
 from os1.server.devices import Device, Devices
 from os1.server.events import (
     Presence,
     PresenceChanged,
-    ReplyDelta,
-    ReplyDone,
-    ReplyStart,
     ServerEvent,
     VoiceReady,
     Welcome,
@@ -43,8 +36,8 @@ from os1.server.protocol import (
     PROTOCOL_VERSION,
     ProtocolError,
     message_dict,
-    rounded_ms,
 )
+from os1.server.turns import TextTurns
 from os1.voice.base import MIC_RATE
 from os1.voice.pipeline import VoiceParts
 
@@ -55,9 +48,6 @@ _log = logging.getLogger(__name__)
 
 LIVE_VOICE_SETTINGS = {"voice.rate", "voice.pitch", "voice.mood_prosody"}
 SYNC_EVERY_S = 0.5  # how often the store is checked for changes made elsewhere
-MAX_WAITING_TURNS = 20  # text turns queued behind the one being answered
-LEARN_QUIET_S = 0.3  # memory learns from a turn once no turn has run for this long,
-LEARN_WAIT_MAX_S = 5.0  # or this long after it, however busy
 
 VoiceLoader = Callable[[VoiceSettings, str, Path], VoiceParts]
 
@@ -73,15 +63,6 @@ class Client(Protocol):
     def deliver_audio(self, data: bytes) -> None: ...
 
     def close_soon(self, code: int, reason: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How a text turn ended."""
-
-    turn: TurnResult
-    status: Literal["complete", "interrupted", "failed"]
-    error: str | None = None
 
 
 def _load_voice(settings: VoiceSettings, voice: str, models_dir: Path) -> VoiceParts:
@@ -107,19 +88,14 @@ class Hub:
         self.devices = Devices(app.db, app.clock)
         self.voice: VoiceLink | None = None  # the device talking hands-free, if any
         self._companion: Companion | None = None
-        self._turns = asyncio.Lock()
-        self._waiting = 0
-        self._cancel: threading.Event | None = None
+        self.turns = TextTurns(self)
         self._sync_lock = asyncio.Lock()
         self._voice_lock = asyncio.Lock()
         self._parts: tuple[tuple[str, str, int], VoiceParts] | None = None
         self._store = ThreadPoolExecutor(1, thread_name_prefix="os1-feed")
-        self._learner = ThreadPoolExecutor(1, thread_name_prefix="os1-learn")
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watcher: asyncio.Task[None] | None = None
-        self._closing = False
         self._warmed = False
-        self._last_turn = 0.0  # when the last text turn ended (time.monotonic)
 
     # -- life -----------------------------------------------------------------------
 
@@ -143,8 +119,8 @@ class Hub:
     async def stop(self) -> None:
         """Shut down quickly: a reply being written is cut short and kept as far as it
         got (marked interrupted); turns still waiting do not start."""
-        self._closing = True
-        self.stop_reply()
+        self.turns.closing = True
+        self.turns.stop_reply()
         if self._watcher is not None:
             self._watcher.cancel()
         if self.voice is not None:
@@ -154,8 +130,7 @@ class Hub:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        # Memory learns every turn still queued (nothing said is left unlearned).
-        await asyncio.to_thread(self._learner.shutdown, wait=True)
+        await self.turns.close()
         await asyncio.to_thread(self._store.shutdown, wait=True, cancel_futures=True)
 
     def _make_companion(self) -> Companion:
@@ -257,7 +232,7 @@ class Hub:
             await asyncio.sleep(self.sync_every_s)
             try:
                 await self._close_revoked()
-                if self._turns.locked() or (self.voice is not None and self.voice.deciding()):
+                if self.turns.busy() or (self.voice is not None and self.voice.deciding()):
                     continue  # those announce their own changes, when they are settled
                 await self.sync()
             except Exception:
@@ -272,184 +247,10 @@ class Hub:
         for device_id in connected - active:
             self.disconnect_device(device_id, "This device was revoked.")
 
-    async def say(
-        self,
-        text: str,
-        *,
-        via: str,
-        device: Device | None,
-        on_delta: Callable[[str], None] | None = None,
-    ) -> Outcome:
-        """A text turn: store the message, stream the reply to every device, store it.
-
-        Raises ``OS1Error`` (an ``InputError``) if the message cannot be taken; model
-        failures end the turn as ``failed`` instead.
-        """
-        if self._closing:
-            raise ProtocolError("busy", "The server is shutting down.")
-        if self._waiting >= MAX_WAITING_TURNS:
-            raise ProtocolError("busy", "Too many messages are waiting; try again in a moment.")
-        self._waiting += 1
-        try:
-            await self._turns.acquire()
-        finally:
-            self._waiting -= 1
-        try:
-            return await self._turn(text, via, device, on_delta)
-        finally:
-            self._turns.release()
-
-    async def _turn(
-        self,
-        text: str,
-        via: str,
-        device: Device | None,
-        on_delta: Callable[[str], None] | None,
-    ) -> Outcome:
-        companion = self.companion
-        meta: dict[str, Any] = {"via": via}
-        if device is not None:
-            meta["device"] = device.name
-        cancel = threading.Event()  # before anything: a `stop` may come at once
-        self._cancel = cancel
-        gate = companion.turn_gate  # a voice turn on another device may be under way
-        await _acquire(gate)
-        started = time.perf_counter()
-        try:
-            turn = await asyncio.to_thread(companion.start_turn, text, meta=meta)
-            start_ms = (time.perf_counter() - started) * 1000  # storing it, recalling
-        except BaseException:
-            gate.release()
-            self._cancel = None
-            raise
-        turn_id = new_id("t")
-        failure: list[BaseException] = []
-        try:
-            # Everyone sees the message with the start of the reply: one frame, not two.
-            self.feed.announced(turn.user_message)
-            self.set_presence("thinking", told=True)
-            self.broadcast(
-                ReplyStart(
-                    turn_id,
-                    reply_to=turn.user_message.id,
-                    message=message_dict(turn.user_message),
-                    presence="thinking",
-                )
-            )
-            await self._stream(companion, turn, turn_id, cancel, failure, on_delta)
-        except Exception as problem:  # the reply is over whatever happened: say so
-            failure.append(problem)
-            _log.warning("a turn failed", exc_info=True)
-        finally:
-            gate.release()
-            self._cancel = None
-        error = _describe(failure[0]) if failure else None
-        status: Literal["complete", "interrupted", "failed"] = (
-            "failed" if failure else ("complete" if turn.status == "complete" else "interrupted")
-        )
-        message = turn.reply_message
-        if message is not None:
-            self.feed.announced(message)
-        timings = turn.timings
-        self._last_turn = time.monotonic()
-        resting = self.resting_presence()
-        self.set_presence(resting, told=True)
-        self.broadcast(
-            ReplyDone(
-                turn_id,
-                status,
-                message=message_dict(message) if message is not None else None,
-                timings={
-                    "start_ms": rounded_ms(start_ms),
-                    "first_token_ms": rounded_ms(timings.first_token_ms),
-                    "total_ms": rounded_ms(timings.total_ms),
-                    "tokens": timings.tokens,
-                },
-                error=error,
-                presence=resting,
-            )
-        )
-        if not self._closing:
-            self._learner.submit(self._learn, companion, turn)
-        return Outcome(turn, status, error)
-
-    async def _stream(
-        self,
-        companion: Companion,
-        turn: TurnResult,
-        turn_id: str,
-        cancel: threading.Event,
-        failure: list[BaseException],
-        on_delta: Callable[[str], None] | None,
-    ) -> None:
-        """Write the reply in a thread, broadcasting each piece as it comes."""
-        loop = asyncio.get_running_loop()
-        chunks: asyncio.Queue[str | None] = asyncio.Queue()
-
-        def write() -> None:
-            if cancel.is_set():  # stopped before it began: the message stays unanswered
-                loop.call_soon_threadsafe(chunks.put_nowait, None)
-                return
-            stream = companion.stream(turn)
-            try:
-                for chunk in stream:
-                    if cancel.is_set():
-                        break
-                    loop.call_soon_threadsafe(chunks.put_nowait, chunk)
-            except Exception as error:
-                failure.append(error)
-            finally:
-                stream.close()  # keeps what was written, marked interrupted
-                loop.call_soon_threadsafe(chunks.put_nowait, None)
-
-        writer = loop.run_in_executor(None, write)
-        try:
-            first, ended = True, False
-            while not ended:
-                piece = await chunks.get()
-                if piece is None:
-                    break
-                # Pieces that came while the last went out go together: one frame per
-                # device instead of several, when the model is faster than the sending.
-                while not chunks.empty():
-                    more = chunks.get_nowait()
-                    if more is None:
-                        ended = True
-                        break
-                    piece += more
-                if first:
-                    self.set_presence("speaking", told=True)
-                self.broadcast(ReplyDelta(turn_id, piece, presence="speaking" if first else None))
-                first = False
-                if on_delta is not None:
-                    on_delta(piece)
-        finally:
-            await asyncio.shield(writer)  # a reply goes on even if the asker goes away
-
-    def _learn(self, companion: Companion, turn: TurnResult) -> None:
-        # While turns keep coming, learning waits a little: it is real work for the CPU
-        # and the interpreter, and the replies come first.
-        deadline = time.monotonic() + LEARN_WAIT_MAX_S
-        while not self._closing and time.monotonic() < deadline:
-            if not self._turns.locked() and time.monotonic() - self._last_turn >= LEARN_QUIET_S:
-                break
-            time.sleep(0.05)
-        try:
-            companion.learn(turn)
-        except Exception:
-            _log.warning("memory could not learn from a turn", exc_info=True)
-
-    def stop_reply(self) -> bool:
-        """Stop the reply being written (what was written is kept); False if none."""
-        if self._cancel is None:
-            return False
-        self._cancel.set()
-        return True
-
     async def settings_changed(self, keys: set[str]) -> None:
         """Settings ``keys`` changed in the file: use them from the next turn on. How the
         voice sounds changes at once; anything else restarts voice."""
-        async with self._voice_lock, self._turns:
+        async with self._voice_lock, self.turns.lock:
             await asyncio.to_thread(self.app.reload_settings)
             if keys <= LIVE_VOICE_SETTINGS:
                 return  # read at each spoken reply; the companion stays as it is
@@ -516,26 +317,6 @@ class Hub:
                 ) from error
             self._parts = (key, parts)
         return self._parts[1]
-
-
-async def _acquire(lock: threading.Lock) -> None:
-    """Take a thread lock without blocking the loop. If the wait is cancelled, the lock
-    is let go as soon as the thread gets it, so it can never be left held."""
-    if lock.acquire(blocking=False):  # the usual case: free, no thread needed
-        return
-    taking = asyncio.ensure_future(asyncio.to_thread(lock.acquire))
-    try:
-        await asyncio.shield(taking)
-    except asyncio.CancelledError:
-        taking.add_done_callback(lambda _: lock.release())
-        raise
-
-
-def _describe(error: BaseException) -> str:
-    """What to tell every device (the details of an unexpected error go to the log)."""
-    if isinstance(error, OS1Error):
-        return f"{error.message} {error.hint or ''}".strip()
-    return "The reply failed unexpectedly; the server's log has the details."
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:

@@ -20,8 +20,9 @@ from starlette.routing import Route
 from os1.clock import new_id
 from os1.errors import OS1Error
 from os1.server.api import problem, read_json
-from os1.server.hub import Hub, Outcome
+from os1.server.hub import Hub
 from os1.server.protocol import ProtocolError
+from os1.server.turns import Outcome
 
 MODEL_ID = "os1"
 
@@ -75,7 +76,7 @@ async def chat_completions(request: Request) -> Response:
             headers={"Cache-Control": "no-store"},
         )
     try:
-        outcome = await hub.say(text, via="api", device=device)
+        outcome = await hub.turns.say(text, via="api", device=device)
     except ProtocolError as error:  # too many waiting: come back later
         return problem(429, "rate_limit_error", error.message, **{"Retry-After": "5"})
     except OS1Error as error:
@@ -122,7 +123,7 @@ async def _stream(
 
     async def run() -> Outcome:
         try:
-            return await hub.say(text, via="api", device=device, on_delta=pieces.put_nowait)
+            return await hub.turns.say(text, via="api", device=device, on_delta=pieces.put_nowait)
         finally:
             pieces.put_nowait(None)
 
