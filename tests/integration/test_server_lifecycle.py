@@ -4,6 +4,7 @@ something is in the way, stopping mid-reply, and who may knock."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import subprocess
 import sys
@@ -248,3 +249,21 @@ def test_rate_and_pitch_change_while_talking_other_settings_restart_voice(
             assert served.hub.voice is None and served.hub.companion is not companion
 
     run(scenario)
+
+
+def test_a_server_file_left_by_a_dead_server_is_ignored(tmp_path: Path) -> None:
+    from os1.server.runner import read_runtime, write_runtime
+
+    home = tmp_path / "home"
+    runtime = write_runtime(home, "http://127.0.0.1:8080", None)
+    server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "os1"])
+    other = subprocess.Popen(["sleep", "30"])  # a process number that is not os1's
+    try:
+        for pid, alive in ((server.pid, True), (other.pid, False)):
+            runtime.write_text(json.dumps({"url": "http://127.0.0.1:8080", "pid": pid}))
+            assert (read_runtime(home) is not None) == alive
+    finally:
+        for process in (server, other):
+            process.kill()
+            process.wait()
+    assert read_runtime(home) is None  # and once it is gone

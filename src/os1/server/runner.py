@@ -169,13 +169,19 @@ def remove_runtime(path: Path) -> None:
 
 
 def read_runtime(home: Path) -> dict[str, Any] | None:
-    """Where a running server is, or None if none is running."""
+    """Where a running server is, or None if none is running (a file left by a server
+    that died, whose process number now belongs to something else, does not count)."""
     path = home / "server" / RUNTIME_FILE
     try:
         data = json.loads(path.read_text())
-        os.kill(int(data["pid"]), 0)  # is it still running?
+        pid = int(data["pid"])
+        os.kill(pid, 0)  # is it still running?
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    command = Path(f"/proc/{pid}/cmdline")
+    with contextlib.suppress(OSError):  # where there is no /proc, trust the number
+        if b"os1" not in command.read_bytes():
+            return None
     return data if isinstance(data, dict) else None
 
 
