@@ -453,10 +453,7 @@ def memory_list(ctx: click.Context, kind: str, show_all: bool, limit: int, as_js
     with _errors_as_messages():
         mem = _open(ctx).memory
         if kind == "fact":
-            hits = [
-                Hit(f.id, "fact", f.text, f.valid_from, 0.0, f.sources, current=f.current)
-                for f in mem.facts(include_superseded=show_all)
-            ][-limit:]
+            hits = [fact.as_hit() for fact in mem.facts(include_superseded=show_all)][-limit:]
         elif kind == "episode":
             hits = [
                 Hit(m.id, "episode", m.text, m.created_at, 0.0, (m.id,), speaker=m.speaker)

@@ -19,6 +19,10 @@ class OS1Error(Exception):
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n{self.hint}"
 
+    def one_line(self) -> str:
+        """The message and the hint as one line (for a device or an API client)."""
+        return f"{self.message} {self.hint}" if self.hint else self.message
+
 
 class ConfigError(OS1Error):
     """The configuration file or a setting is invalid."""

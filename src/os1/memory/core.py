@@ -90,6 +90,12 @@ class Fact:
     def current(self) -> bool:
         return self.valid_to is None
 
+    def as_hit(self) -> Hit:
+        """This fact as a listing shows it (no search score)."""
+        return Hit(
+            self.id, "fact", self.text, self.valid_from, 0.0, self.sources, current=self.current
+        )
+
 
 @dataclass
 class ForgetReport:

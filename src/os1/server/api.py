@@ -149,10 +149,7 @@ async def memory_search(request: Request) -> Response:
 async def memory_facts(request: Request) -> Response:
     memory = _hub(request).app.memory
     facts = await asyncio.to_thread(memory.facts)
-    hits = [
-        Hit(f.id, "fact", f.text, f.valid_from, 0.0, f.sources, current=f.current) for f in facts
-    ]
-    return JSONResponse({"facts": [_hit(h) for h in reversed(hits)]})
+    return JSONResponse({"facts": [_hit(fact.as_hit()) for fact in reversed(facts)]})
 
 
 async def memory_forget(request: Request) -> Response:
@@ -233,7 +230,7 @@ async def settings_patch(request: Request) -> Response:
         # Put back what was there (a model that will not load must not lock us out).
         await write(before)
         await hub.settings_changed(set(data))
-        return problem(400, "bad_setting", f"{error.message} {error.hint or ''}".strip())
+        return problem(400, "bad_setting", error.one_line())
     return JSONResponse(await asyncio.to_thread(_settings_view, hub))
 
 

@@ -271,8 +271,7 @@ async def _send(hub: Hub, client: SocketClient, message: Send) -> None:
         code = "empty" if not message.text.strip() else "bad_message"
         if len(message.text.strip()) > limit:
             code = "too_long"
-        text = f"{problem.message} {problem.hint or ''}".strip()
-        client.deliver(ErrorEvent(code, text, message.ref).encode())
+        client.deliver(ErrorEvent(code, problem.one_line(), message.ref).encode())
     finally:
         client.turns -= 1
 

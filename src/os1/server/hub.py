@@ -307,9 +307,7 @@ class Hub:
                     self.voice_loader, settings, chosen, self.app.settings.models_path()
                 )
             except OS1Error as error:
-                raise ProtocolError(
-                    "voice_unavailable", f"{error.message} {error.hint or ''}".strip()
-                ) from error
+                raise ProtocolError("voice_unavailable", error.one_line()) from error
             except Exception as error:
                 _log.warning("loading the voice failed", exc_info=True)
                 raise ProtocolError(

@@ -150,9 +150,7 @@ def _finish_reason(outcome: Outcome) -> str:
 
 
 def _text(error: OS1Error | ProtocolError) -> str:
-    if isinstance(error, OS1Error):
-        return f"{error.message} {error.hint or ''}".strip()
-    return error.message
+    return error.one_line() if isinstance(error, OS1Error) else error.message
 
 
 routes = [

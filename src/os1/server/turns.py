@@ -256,5 +256,5 @@ async def _acquire(lock: threading.Lock) -> None:
 def _describe(error: BaseException) -> str:
     """What to tell every device (the details of an unexpected error go to the log)."""
     if isinstance(error, OS1Error):
-        return f"{error.message} {error.hint or ''}".strip()
+        return error.one_line()
     return "The reply failed unexpectedly; the server's log has the details."
