@@ -58,8 +58,7 @@ def _hub(request: Request) -> Hub:
 
 
 def _devices(request: Request) -> Devices:
-    devices: Devices = request.app.state.devices
-    return devices
+    return _hub(request).devices
 
 
 def _client_address(request: Request) -> str:

@@ -23,7 +23,7 @@ WEB_DIR = Path(__file__).parent / "web"
 
 async def _socket(websocket: WebSocket) -> None:
     state = websocket.app.state
-    await serve_socket(websocket, state.hub, state.devices, state.greeting)
+    await serve_socket(websocket, state.hub, state.greeting)
 
 
 def create_app(
@@ -36,7 +36,6 @@ def create_app(
     """The ASGI application serving ``hub``; ``on_alert`` hears what the person at the
     server should know (a device paired, someone guessing codes); ``allowed_hosts`` are
     the names it is reached by."""
-    devices = hub.devices
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -54,8 +53,7 @@ def create_app(
     ]
     web = Starlette(routes=routes, lifespan=lifespan)
     web.state.hub = hub
-    web.state.devices = devices
     web.state.pairing_guard = PairingGuard()
     web.state.on_alert = on_alert
     web.state.greeting = Greeting()
-    return Gate(web, devices, allowed_hosts)
+    return Gate(web, hub.devices, allowed_hosts)

@@ -55,13 +55,16 @@ class SocketClient:
     def __init__(self, websocket: WebSocket, device: Device) -> None:
         self.websocket = websocket
         self.device = device
-        self.closed = False
         self.gone = asyncio.Event()  # set once the socket is closing: stop reading it
         self.turns = 0
         self.last_audio_error = 0.0
         self._outbox: asyncio.Queue[str | bytes] = asyncio.Queue(OUTBOX)
         self._pump: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.gone.is_set()
 
     def start(self) -> None:
         self._pump = asyncio.create_task(self._send_all())
@@ -89,14 +92,12 @@ class SocketClient:
                 else:
                     await self.websocket.send_bytes(item)
         except (WebSocketDisconnect, RuntimeError, OSError):
-            self.closed = True
             self.gone.set()
 
     def close_soon(self, code: int, reason: str) -> None:
         """Close the socket (without waiting for this device's outbox)."""
         if self.closed:
             return
-        self.closed = True
         self.gone.set()
         if self._pump is not None:
             self._pump.cancel()
@@ -108,7 +109,7 @@ class SocketClient:
 
     async def finish(self) -> None:
         """Stop sending (the device is gone)."""
-        self.closed = True
+        self.gone.set()
         if self._pump is not None:
             self._pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -127,9 +128,7 @@ class Greeting:
         self.waiting = 0
 
 
-async def serve_socket(
-    websocket: WebSocket, hub: Hub, devices: Devices, greeting: Greeting
-) -> None:
+async def serve_socket(websocket: WebSocket, hub: Hub, greeting: Greeting) -> None:
     """The whole life of one WebSocket (the Origin was checked before it got here)."""
     if greeting.waiting >= greeting.limit:
         await websocket.close()  # refused before it opens (HTTP 403)
@@ -137,7 +136,7 @@ async def serve_socket(
     greeting.waiting += 1
     try:
         await websocket.accept()
-        device = await _hello(websocket, devices)
+        device = await _hello(websocket, hub.devices)
     finally:
         greeting.waiting -= 1
     if device is None:

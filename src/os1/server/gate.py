@@ -33,9 +33,12 @@ SECURITY_HEADERS = [
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-def host_name(scope: Scope) -> str | None:
+Headers = dict[bytes, bytes]
+
+
+def host_name(headers: Headers) -> str | None:
     """The name in the Host header, without the port (``[::1]:80`` -> ``::1``)."""
-    host = dict(scope["headers"]).get(b"host")
+    host = headers.get(b"host")
     if host is None:
         return None
     text: str = host.decode("latin-1").lower().strip()
@@ -44,25 +47,19 @@ def host_name(scope: Scope) -> str | None:
     return text.rpartition(":")[0] if text.count(":") == 1 else text
 
 
-def own_origin(scope: Scope) -> str | None:
-    """The origin a browser on our own page would send (scheme://host[:port])."""
-    host = dict(scope["headers"]).get(b"host")
-    if host is None:
-        return None
-    secure = scope.get("scheme") in ("https", "wss")
-    return f"{'https' if secure else 'http'}://{host.decode('latin-1').lower()}"
-
-
-def origin_allowed(scope: Scope) -> bool:
-    """No Origin (not a browser), or the server's own."""
-    origin = dict(scope["headers"]).get(b"origin")
+def origin_allowed(scope: Scope, headers: Headers) -> bool:
+    """No Origin (not a browser), or the server's own (scheme://host[:port])."""
+    origin, host = headers.get(b"origin"), headers.get(b"host")
     if origin is None:
         return True
-    return bool(origin.decode("latin-1").lower() == own_origin(scope))
+    if host is None:
+        return False
+    scheme = "https" if scope.get("scheme") in ("https", "wss") else "http"
+    return origin.decode("latin-1").lower() == f"{scheme}://{host.decode('latin-1').lower()}"
 
 
-def bearer_token(scope: Scope) -> str | None:
-    value = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+def bearer_token(headers: Headers) -> str | None:
+    value = headers.get(b"authorization", b"").decode("latin-1")
     scheme, _, token = value.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
@@ -81,30 +78,29 @@ class Gate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind in ("http", "websocket") and host_name(scope) not in self.allowed_hosts:
-            if kind == "websocket":
+        if kind not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers: Headers = dict(scope["headers"])
+        refusal = None
+        if host_name(headers) not in self.allowed_hosts:
+            refusal = (421, "wrong_host", "This server is not that host.")
+        elif not origin_allowed(scope, headers):
+            refusal = (403, "forbidden_origin", "Requests from other sites are refused.")
+        if kind == "websocket":
+            if refusal is not None:  # refused before it opens: HTTP 403
                 await send({"type": "websocket.close", "code": 1008})
             else:
-                await _reply(
-                    _with_headers(send), 421, "wrong_host", "This server is not that host."
-                )
-            return
-        if kind == "websocket":
-            if not origin_allowed(scope):
-                await send({"type": "websocket.close", "code": 1008})  # refused: HTTP 403
-                return
-            await self.app(scope, receive, send)
-            return
-        if kind != "http":
-            await self.app(scope, receive, send)
-            return
-        send = _with_headers(send)
-        if not origin_allowed(scope):
-            await _reply(send, 403, "forbidden_origin", "Requests from other sites are refused.")
+                await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if path.startswith(PROTECTED_PREFIXES) and path not in PUBLIC_API:
-            device = await asyncio.to_thread(self.devices.authenticate, bearer_token(scope))
+        private = path.startswith(PROTECTED_PREFIXES) and path not in PUBLIC_API
+        send = _with_headers(send, private=private)
+        if refusal is not None:
+            await _reply(send, *refusal)
+            return
+        if private:
+            device = await asyncio.to_thread(self.devices.authenticate, bearer_token(headers))
             if device is None:
                 await _reply(
                     send,
@@ -115,7 +111,6 @@ class Gate:
                 )
                 return
             scope.setdefault("state", {})["device"] = device
-            send = _with_headers(send, private=True)
         await self.app(scope, receive, send)
 
 

@@ -13,13 +13,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from os1.clock import new_id
 from os1.companion.dialogue import Companion, TurnResult
 from os1.errors import OS1Error
 from os1.server.devices import Device
-from os1.server.events import ReplyDelta, ReplyDone, ReplyStart
+from os1.server.events import ReplyDelta, ReplyDone, ReplyStart, Status
 from os1.server.protocol import ProtocolError, message_dict, rounded_ms
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class Outcome:
     """How a text turn ended."""
 
     turn: TurnResult
-    status: Literal["complete", "interrupted", "failed"]
+    status: Status
     error: str | None = None
 
 
@@ -135,7 +135,7 @@ class TextTurns:
             gate.release()
             self._cancel = None
         error = _describe(failure[0]) if failure else None
-        status: Literal["complete", "interrupted", "failed"] = (
+        status: Status = (
             "failed" if failure else ("complete" if turn.status == "complete" else "interrupted")
         )
         message = turn.reply_message

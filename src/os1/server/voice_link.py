@@ -32,6 +32,7 @@ from os1.server.events import (
 from os1.server.protocol import ProtocolError, rounded_ms
 from os1.voice.audio import from_pcm16, to_pcm16
 from os1.voice.events import (
+    AudioChunk,
     Event,
     Interrupt,
     ReplyText,
@@ -57,11 +58,9 @@ class SocketMicrophone:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._queue: asyncio.Queue[AudioChunk | None] = asyncio.Queue()
 
     def feed(self, data: bytes) -> None:
-        from os1.voice.events import AudioChunk
-
         try:
             samples = from_pcm16(data)
         except AudioError as error:
@@ -72,7 +71,7 @@ class SocketMicrophone:
     def end(self) -> None:
         self._queue.put_nowait(None)
 
-    async def chunks(self) -> AsyncIterator[Any]:
+    async def chunks(self) -> AsyncIterator[AudioChunk]:
         while (chunk := await self._queue.get()) is not None:
             yield chunk
 
