@@ -151,6 +151,9 @@ def test_stopping_the_server_cuts_a_reply_short_and_keeps_it(
     reply = Conversations(onboarded.db).last_message("companion")
     assert reply is not None and reply.status == "interrupted"
     assert reply.text.startswith("word0") and len(reply.text) < len(words)
+    # What was kept is remembered too: memory learned the cut-short turn before the end.
+    learned = onboarded.db.query("SELECT 1 FROM embeddings WHERE item_id = ?", (reply.id,))
+    assert learned
 
 
 def _pair(hub: Hub, url: str) -> str:

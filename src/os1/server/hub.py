@@ -119,8 +119,7 @@ class Hub:
     async def stop(self) -> None:
         """Shut down quickly: a reply being written is cut short and kept as far as it
         got (marked interrupted); turns still waiting do not start."""
-        self.turns.closing = True
-        self.turns.stop_reply()
+        await self.turns.close()
         if self._watcher is not None:
             self._watcher.cancel()
         if self.voice is not None:
@@ -130,7 +129,6 @@ class Hub:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.turns.close()
         await asyncio.to_thread(self._store.shutdown, wait=True, cancel_futures=True)
 
     def _make_companion(self) -> Companion:

@@ -57,9 +57,12 @@ class TextTurns:
         return self.lock.locked()
 
     async def close(self) -> None:
-        """No more turns; memory learns every turn still queued (nothing is lost)."""
+        """No more turns: the reply being written is cut short and kept, turns still
+        waiting do not start, and memory learns every turn that was stored."""
         self.closing = True
         self.stop_reply()
+        async with self.lock:  # the turn under way ends (and hands its learning over)
+            pass
         await asyncio.to_thread(self._learner.shutdown, wait=True)
 
     async def say(
@@ -85,6 +88,8 @@ class TextTurns:
         finally:
             self._waiting -= 1
         try:
+            if self.closing:  # it waited behind the last turn
+                raise ProtocolError("busy", "The server is shutting down.")
             return await self._turn(text, via, device, on_delta)
         finally:
             self.lock.release()
@@ -160,8 +165,7 @@ class TextTurns:
                 presence=resting,
             )
         )
-        if not self.closing:
-            self._learner.submit(self._learn, companion, turn)
+        self._learner.submit(self._learn, companion, turn)  # ``close`` waits for this
         return Outcome(turn, status, error)
 
     async def _stream(
