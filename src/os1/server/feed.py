@@ -13,16 +13,16 @@ import threading
 
 from os1.server.events import MessageRemoved, MessageShown, MessageUpdated, ServerEvent
 from os1.server.protocol import message_dict
-from os1.store.conversations import Message
+from os1.store.conversations import MESSAGE_COLUMNS, Conversations, Message
 from os1.store.db import Database
 
 WINDOW = 100  # recent messages compared each time
-_COLUMNS = "seq, id, conversation_id, role, speaker, text, created_at, status, meta"
 
 
 class MessageFeed:
     def __init__(self, db: Database, window: int = WINDOW) -> None:
         self.db = db
+        self.conversations = Conversations(db)
         self.window = window
         self._known: dict[str, tuple[str, str]] = {}  # id -> (text, status), as announced
         self._started = False
@@ -31,17 +31,7 @@ class MessageFeed:
 
     def recent(self, limit: int, before: str | None = None) -> list[Message]:
         """Messages in the order they were stored, oldest first."""
-        if before is None:
-            rows = self.db.query(
-                f"SELECT {_COLUMNS} FROM messages ORDER BY seq DESC LIMIT ?", (limit,)
-            )
-        else:
-            rows = self.db.query(
-                f"SELECT {_COLUMNS} FROM messages WHERE seq < "
-                "(SELECT seq FROM messages WHERE id = ?) ORDER BY seq DESC LIMIT ?",
-                (before, limit),
-            )
-        return [Message.from_row(row) for row in reversed(rows)]
+        return self.conversations.in_stored_order(limit, before)
 
     def changes(self, *, users_only: bool = False) -> list[ServerEvent]:
         """Events for everything that changed since the last call (none the first time:
@@ -52,7 +42,7 @@ class MessageFeed:
         with self._lock:
             self._announced_since = {}
         rows = self.db.query(
-            f"SELECT {_COLUMNS} FROM messages ORDER BY seq DESC LIMIT ?", (self.window,)
+            f"SELECT {MESSAGE_COLUMNS} FROM messages ORDER BY seq DESC LIMIT ?", (self.window,)
         )
         rows.reverse()
         if users_only:
@@ -80,12 +70,7 @@ class MessageFeed:
 
     def _deleted(self, message_ids: list[str]) -> list[str]:
         """Those of ``message_ids`` that are no longer stored, in the order given."""
-        still: set[str] = set()
-        for start in range(0, len(message_ids), 500):
-            batch = message_ids[start : start + 500]
-            marks = ", ".join("?" * len(batch))
-            rows = self.db.query(f"SELECT id FROM messages WHERE id IN ({marks})", tuple(batch))
-            still.update(row["id"] for row in rows)
+        still = self.conversations.existing(message_ids)
         return [message_id for message_id in message_ids if message_id not in still]
 
     def announced(self, message: Message) -> None:

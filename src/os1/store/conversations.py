@@ -40,7 +40,8 @@ class Message:
         )
 
 
-_COLUMNS = "id, conversation_id, role, speaker, text, created_at, status, meta"
+MESSAGE_COLUMNS = "id, conversation_id, role, speaker, text, created_at, status, meta"
+"""The columns ``Message.from_row`` reads."""
 
 
 class Conversations:
@@ -93,7 +94,7 @@ class Conversations:
         )
         with self.db.transaction() as conn:
             conn.execute(
-                f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     message.id,
                     message.conversation_id,
@@ -124,13 +125,40 @@ class Conversations:
         """The last ``limit`` messages across conversations, oldest first (by when they
         were said: an imported old transcript does not become the recent past)."""
         rows = self.db.query(
-            f"SELECT {_COLUMNS} FROM messages ORDER BY created_at DESC, seq DESC LIMIT ?", (limit,)
+            f"SELECT {MESSAGE_COLUMNS} FROM messages ORDER BY created_at DESC, seq DESC LIMIT ?",
+            (limit,),
         )
         return [Message.from_row(row) for row in reversed(rows)]
 
+    def in_stored_order(self, limit: int, before: str | None = None) -> list[Message]:
+        """The last ``limit`` messages stored (before message ``before``), oldest first:
+        the order devices saw them arrive, whatever times they carry."""
+        if before is None:
+            rows = self.db.query(
+                f"SELECT {MESSAGE_COLUMNS} FROM messages ORDER BY seq DESC LIMIT ?", (limit,)
+            )
+        else:
+            rows = self.db.query(
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE seq < "
+                "(SELECT seq FROM messages WHERE id = ?) ORDER BY seq DESC LIMIT ?",
+                (before, limit),
+            )
+        return [Message.from_row(row) for row in reversed(rows)]
+
+    def existing(self, message_ids: list[str]) -> set[str]:
+        """Those of ``message_ids`` that are stored."""
+        found: set[str] = set()
+        for start in range(0, len(message_ids), 500):  # SQLite's limit on parameters
+            batch = message_ids[start : start + 500]
+            marks = ", ".join("?" * len(batch))
+            rows = self.db.query(f"SELECT id FROM messages WHERE id IN ({marks})", tuple(batch))
+            found.update(row["id"] for row in rows)
+        return found
+
     def in_conversation(self, conversation_id: str) -> list[Message]:
         rows = self.db.query(
-            f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY created_at, seq",
+            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?"
+            " ORDER BY created_at, seq",
             (conversation_id,),
         )
         return [Message.from_row(row) for row in rows]
@@ -158,7 +186,7 @@ class Conversations:
         forget (so "forget that" twice reaches further back)."""
         if said_only:
             rows = self.db.query(
-                f"SELECT {_COLUMNS} FROM messages WHERE role = ?"
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE role = ?"
                 " AND json_extract(meta, '$.forget') IS NULL"
                 " ORDER BY created_at DESC, seq DESC LIMIT 1",
                 (role or "user",),
@@ -166,11 +194,11 @@ class Conversations:
             return Message.from_row(rows[0]) if rows else None
         if role is None:
             rows = self.db.query(
-                f"SELECT {_COLUMNS} FROM messages ORDER BY created_at DESC, seq DESC LIMIT 1"
+                f"SELECT {MESSAGE_COLUMNS} FROM messages ORDER BY created_at DESC, seq DESC LIMIT 1"
             )
         else:
             rows = self.db.query(
-                f"SELECT {_COLUMNS} FROM messages WHERE role = ?"
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE role = ?"
                 " ORDER BY created_at DESC, seq DESC LIMIT 1",
                 (role,),
             )
@@ -179,7 +207,8 @@ class Conversations:
     def reply_to(self, message: Message) -> Message | None:
         """The companion's message that answered ``message``, if any."""
         rows = self.db.query(
-            f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? AND role = 'companion'"
+            f"SELECT {MESSAGE_COLUMNS} FROM messages"
+            " WHERE conversation_id = ? AND role = 'companion'"
             " AND (created_at > ? OR (created_at = ? AND seq > (SELECT seq FROM messages"
             " WHERE id = ?))) ORDER BY created_at, seq LIMIT 1",
             (
