@@ -27,6 +27,7 @@ from os1.server.tls import Certificate, ensure_certificate, lan_address
 LAN_PORT = 8443
 LOCAL_PORT = 8080
 RUNTIME_FILE = "server.json"  # where a running server says where it is (for `os1 pair`)
+EVERY_ADDRESS = ("0.0.0.0", "::")  # bind addresses that are not an address devices can use
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Listening:
     def allowed_hosts(self) -> frozenset[str]:
         """The names devices may use to reach this server (any other is refused)."""
         names = set(LOOPBACK_HOSTS) | {self.public_host}
-        if self.host not in ("0.0.0.0", "::"):
+        if self.host not in EVERY_ADDRESS:
             names.add(self.host)
         if self.certificate is not None:
             names.update(self.certificate.names)
@@ -87,7 +88,7 @@ def plan(home: Path, *, local: bool, host: str | None, port: int | None) -> List
             )
         return Listening(bind, port if port is not None else LOCAL_PORT, bind, None)
     bind = host or "0.0.0.0"
-    public = host if host and host not in ("0.0.0.0", "::") else (lan_address() or "127.0.0.1")
+    public = host if host and host not in EVERY_ADDRESS else (lan_address() or "127.0.0.1")
     certificate = ensure_certificate(server_dir(home), (public,))
     return Listening(bind, port if port is not None else LAN_PORT, public, certificate)
 
@@ -144,7 +145,7 @@ def pairing_banner(base_url: str, code: str) -> str:
 
 def pairing_note(base_url: str, code: str) -> str:
     """How to pair with a server at ``base_url`` (a QR code only where a phone can go)."""
-    if urlsplit(base_url).hostname in LOOPBACK_HOSTS:
+    if _is_loopback(urlsplit(base_url).hostname or ""):
         return (
             f"Pairing code: {show_code(code)} (works once, for 5 minutes).\n"
             f"This server is only for this computer: open {base_url} here and enter it.\n"
