@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from os1.bench.stats import percentile
+from os1.bench.stats import percentile, rounded
 from os1.clock import system_clock
 from os1.companion.dialogue import Companion
 from os1.companion.persona import Persona, save_persona
@@ -280,9 +280,11 @@ def run_chat_benchmark(
             "replies": [r["reply"] for r in across],
         }
         for key in keys:
-            row[key] = _r(_median([r[key] for r in across]))
-        row["first_token_ms_runs"] = [_r(r["first_token_ms"]) for r in across]
-        row["baseline_first_token_ms_runs"] = [_r(r["baseline_first_token_ms"]) for r in across]
+            row[key] = rounded(_median([r[key] for r in across]))
+        row["first_token_ms_runs"] = [rounded(r["first_token_ms"]) for r in across]
+        row["baseline_first_token_ms_runs"] = [
+            rounded(r["baseline_first_token_ms"]) for r in across
+        ]
         table.append(row)
     ours_first = [r["first_token_ms"] for r in table if r["first_token_ms"] is not None]
     base_first = [
@@ -300,13 +302,15 @@ def run_chat_benchmark(
         "repeats": len(runs),
         "context_tokens_at_start": statistics.median(contexts),
         "prompt_tokens_at_last_turn": last["prompt_tokens"],
-        "first_token_ms_p50": _r(p50),
-        "first_token_ms_p90": _r(percentile(ours_first, 0.9)) if ours_first else None,
-        "baseline_first_token_ms_p50": _r(statistics.median(base_first)) if base_first else None,
+        "first_token_ms_p50": rounded(p50),
+        "first_token_ms_p90": rounded(percentile(ours_first, 0.9)) if ours_first else None,
+        "baseline_first_token_ms_p50": rounded(statistics.median(base_first))
+        if base_first
+        else None,
         "last_turn_first_token_ms": last["first_token_ms"],
         "last_turn_baseline_first_token_ms": last["baseline_first_token_ms"],
-        "last_turn_ratio_to_baseline": _r(ratio, 3),
-        "tokens_per_s_p50": _r(_median([r["tokens_per_s"] for r in table])),
+        "last_turn_ratio_to_baseline": rounded(ratio, 3),
+        "tokens_per_s_p50": rounded(_median([r["tokens_per_s"] for r in table])),
         "warm_up_between_turns": "both (as os1 chat does while the user types)",
         "memory": "on (retrieval in every turn, learning between turns)",
         "bar_last_turn_within_1_2x": ratio is not None and ratio <= 1.2,
@@ -319,7 +323,3 @@ def run_chat_benchmark(
         "summary": summary,
         "turns": table,
     }
-
-
-def _r(value: float | None, digits: int = 1) -> float | None:
-    return None if value is None else round(value, digits)

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import csv
 import json
 import os
 import random
@@ -51,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from os1.bench.stats import percentile
+from os1.bench.stats import percentile, rounded
 
 BAR_ADDED_P99_MS = 30.0
 VOICE_FRAME_S = 0.02
@@ -100,9 +99,9 @@ def _child_main(home: Path, model: str, embedder: str, deflate: bool) -> None:
             onboarding.fill_defaults("Sam", "male")
             app.complete_onboarding(onboarding)
     else:
-        from os1.bench.voice import _set_up_companion
+        from os1.bench.voice import set_up_companion
 
-        app = _set_up_companion(home, "male")  # ~1,500 tokens of earlier days, as there
+        app = set_up_companion(home, "male")  # ~1,500 tokens of earlier days, as there
     hub = Hub(app)
     web = create_app(hub)
     config = uvicorn_config(web, Listening("127.0.0.1", 0, "127.0.0.1", None))
@@ -527,20 +526,24 @@ def run_text_part(
 # -- voice ----------------------------------------------------------------------------
 
 
-def _longest_pause_s(samples: np.ndarray) -> float:
+def _loud_frames(samples: np.ndarray) -> np.ndarray:
+    """The indices of the 10 ms frames louder than ``SPEECH_LEVEL``."""
     frames = samples[: samples.size // 160 * 160].reshape(-1, 160)
-    loud = np.flatnonzero(np.sqrt(np.mean(np.square(frames), axis=1)) > SPEECH_LEVEL)
+    return np.flatnonzero(np.sqrt(np.mean(np.square(frames), axis=1)) > SPEECH_LEVEL)
+
+
+def _longest_pause_s(samples: np.ndarray) -> float:
+    loud = _loud_frames(samples)
     return float(np.max(np.diff(loud))) * 0.01 if loud.size > 1 else 0.0
 
 
 def _clips(speech_dir: Path, turns: int) -> list[tuple[Path, str]]:
     """``turns`` + 1 recordings (the first to warm up), those without a pause long enough
     to end a turn early first."""
+    from os1.bench.voice import transcripts
     from os1.voice.audio import read_wav
 
-    with (speech_dir / "transcripts.tsv").open(newline="", encoding="utf-8") as handle:
-        rows = [r for r in list(csv.reader(handle, delimiter="\t"))[1:] if r[0].endswith(".wav")]
-    pairs = [(speech_dir / name, text) for name, text in rows]
+    pairs = transcripts(speech_dir)
     if not pairs:
         raise RuntimeError(f"no recordings listed in {speech_dir / 'transcripts.tsv'}")
     pauses = {path: _longest_pause_s(read_wav(path)) for path, _ in pairs}
@@ -551,8 +554,7 @@ def _clips(speech_dir: Path, turns: int) -> list[tuple[Path, str]]:
 
 def _speech_end(samples: np.ndarray) -> int:
     """The sample just after the last 10 ms frame louder than ``SPEECH_LEVEL``."""
-    frames = samples[: samples.size // 160 * 160].reshape(-1, 160)
-    loud = np.flatnonzero(np.sqrt(np.mean(np.square(frames), axis=1)) > SPEECH_LEVEL)
+    loud = _loud_frames(samples)
     return int(loud[-1] + 1) * 160 if loud.size else samples.size
 
 
@@ -629,7 +631,7 @@ async def _voice_turns(server: ServerProcess, token: str, clips: list[tuple[Path
             if e.get("type") == "reply.delta" and e.get("turn") == done.get("turn")
         )
         timings = done.get("timings", {})
-        client_first = _r((first_audio - ended) * 1000) if first_audio is not None else None
+        client_first = rounded((first_audio - ended) * 1000) if first_audio is not None else None
         server_first = timings.get("speech_end_to_first_audio_ms")
         rows.append(
             {
@@ -640,7 +642,7 @@ async def _voice_turns(server: ServerProcess, token: str, clips: list[tuple[Path
                 "status": done.get("status"),
                 "speech_end_to_first_audio_frame_ms": client_first,
                 "server_speech_end_to_first_audio_ms": server_first,
-                "client_minus_server_ms": _r(client_first - server_first)
+                "client_minus_server_ms": rounded(client_first - server_first)
                 if client_first is not None and server_first is not None
                 else None,
                 "server_speech_end_to_transcript_ms": timings.get("speech_end_to_transcript_ms"),
@@ -688,13 +690,13 @@ def run_voice_part(turns: int = 5, speech_dir: Path | None = None) -> dict[str, 
     return {
         "model": "embedded (gemma-3-270m), male voice, ~1,500 tokens of earlier days",
         "memory": "MiniLM (the default embedder)",
-        "setup_and_model_load_s": _r(setup_s),
-        "voice_load_s": _r(load_s),
+        "setup_and_model_load_s": rounded(setup_s),
+        "voice_load_s": rounded(load_s),
         "first_turn_after_voice_start": cold,
         "turns": measured,
         "speech_end_to_first_audio_frame_ms": {
-            "p50": _r(statistics.median(present)) if present else None,
-            "max": _r(max(present)) if present else None,
+            "p50": rounded(statistics.median(present)) if present else None,
+            "max": rounded(max(present)) if present else None,
             "n": len(present),
         },
         "server_reported_speech_end_to_first_audio_ms": _stats(own),
@@ -779,15 +781,11 @@ def _stats(values: Sequence[float | None]) -> dict[str, float | int | None]:
     if not present:
         return {"p50": None, "p99": None, "max": None, "n": 0}
     return {
-        "p50": _r(statistics.median(present)),
-        "p99": _r(percentile(present, 0.99)),
-        "max": _r(max(present)),
+        "p50": rounded(statistics.median(present)),
+        "p99": rounded(percentile(present, 0.99)),
+        "max": rounded(max(present)),
         "n": len(present),
     }
-
-
-def _r(value: float | None, digits: int = 1) -> float | None:
-    return None if value is None else round(value, digits)
 
 
 def _mib(kib: int) -> float:

@@ -89,7 +89,7 @@ def find_speech_dir(explicit: Path | None = None) -> Path:
     )
 
 
-def _transcripts(speech_dir: Path) -> list[tuple[Path, str]]:
+def transcripts(speech_dir: Path) -> list[tuple[Path, str]]:
     with (speech_dir / "transcripts.tsv").open(newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle, delimiter="\t"))
     return [(speech_dir / name, text) for name, text in rows[1:] if name.endswith(".wav")]
@@ -106,7 +106,7 @@ def _stats(values: Sequence[float | None]) -> dict[str, float | None]:
 def stt_accuracy(speech_dir: Path, models_dir: Path) -> dict[str, Any]:
     from os1.voice.stt import WhisperSTT
 
-    pairs = _transcripts(speech_dir)
+    pairs = transcripts(speech_dir)
     report: dict[str, Any] = {}
     for model in ("tiny.en", "base"):
         stt = WhisperSTT(model, models_dir=models_dir)
@@ -156,7 +156,7 @@ def voice_round_trip(spec: str, models_dir: Path, judge: Any) -> dict[str, Any]:
     }
 
 
-def _set_up_companion(home: Path, voice: str) -> App:
+def set_up_companion(home: Path, voice: str) -> App:
     app = App.open(home, {"model": "embedded"})
     persona = Persona(
         companion_name="Samantha" if voice == "female" else "Theo",
@@ -184,10 +184,10 @@ def conversation(
 ) -> dict[str, Any]:
     """Hold a spoken conversation; every ``barge_every``-th turn after the first two
     starts while the companion is still speaking."""
-    clips = [path for path, _ in _transcripts(speech_dir)]
+    clips = [path for path, _ in transcripts(speech_dir)]
     plan = clips + clips[:4]  # enough turns for percentiles, some over a reply
     with tempfile.TemporaryDirectory(prefix="os1-bench-voice-") as tmp:
-        app = _set_up_companion(Path(tmp) / "home", voice)
+        app = set_up_companion(Path(tmp) / "home", voice)
         try:
             companion = app.companion()
             settings = app.settings.voice.model_copy(update={"voice": voice})
