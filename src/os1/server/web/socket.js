@@ -8,14 +8,9 @@
 //   "unauthorized"  the server refused our token (close code 4401); no reconnect
 //   "fatal"         detail: {code, reason}: a close we should not retry (4426)
 
-export const PROTOCOL = 1;
+import { debug } from "./debug.js";
 
-const debug = (window.os1Debug ||= {
-  audioFramesReceived: 0,
-  audioBytesReceived: 0,
-  micFramesSent: 0,
-  connected: false,
-});
+export const PROTOCOL = 1;
 
 const PING_EVERY_MS = 25000;
 const BACKOFF_MIN_MS = 500;

@@ -1,7 +1,7 @@
 // Service worker: keeps the app shell available offline. Never touches /api, /ws or /v1:
 // those carry private data and must always come from the server.
 
-const CACHE = "os1-shell-v2";
+const CACHE = "os1-shell-v3";
 const SHELL = [
   "./",
   "index.html",
@@ -11,6 +11,7 @@ const SHELL = [
   "composer.js",
   "conversation.js",
   "devices-view.js",
+  "debug.js",
   "dom.js",
   "memory-view.js",
   "navigation.js",

@@ -5,12 +5,7 @@
 //
 // Levels for the presence animation: voice.micLevel() and voice.outputLevel(), 0..1.
 
-const debug = (window.os1Debug ||= {
-  audioFramesReceived: 0,
-  audioBytesReceived: 0,
-  micFramesSent: 0,
-  connected: false,
-});
+import { debug } from "./debug.js";
 
 const INPUT_RATE = 16000;
 const READY_TIMEOUT_MS = 90000; // the first start may load speech models
