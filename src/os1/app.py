@@ -7,6 +7,7 @@ import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,9 @@ from os1.llm.shared import SharedLLM
 from os1.memory.core import Memory
 from os1.memory.embedding import Embedder, default_embedder
 from os1.parts import Progress
+from os1.skills.router import SkillRouter
+from os1.skills.scheduler import Scheduler
+from os1.skills.zone import user_zone
 from os1.store.conversations import Conversations
 from os1.store.db import DB_FILE, Database
 from os1.store.state import StateStore
@@ -134,7 +138,30 @@ class App:
     def companion(self) -> Companion:
         persona = self.require_persona()  # before loading a model: it may be slow or broken
         return Companion(
-            self.db, self.llm, persona, self.settings, clock=self.clock, memory=self.memory
+            self.db,
+            self.llm,
+            persona,
+            self.settings,
+            clock=self.clock,
+            memory=self.memory,
+            skills=self.skills() if self.settings.skills.enabled else None,
+        )
+
+    def zone(self) -> tuple[str, tzinfo]:
+        """The user's time zone (name, zone), as set or this computer's."""
+        return user_zone(self.settings.skills.timezone)
+
+    def skills(self) -> SkillRouter:
+        return SkillRouter(self.db, self.zone, self.clock)
+
+    def scheduler(self) -> Scheduler:
+        persona = self.persona()
+        return Scheduler(
+            self.db,
+            persona.companion_name if persona else "OS1",
+            self.zone,
+            clock=self.clock,
+            new_conversation_after=timedelta(hours=self.settings.chat.new_conversation_after_hours),
         )
 
     def complete_onboarding(

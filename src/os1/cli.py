@@ -34,6 +34,8 @@ from os1.config import (
 from os1.errors import InputError, OS1Error
 from os1.memory.core import Hit
 from os1.server.command import devices, pair, serve
+from os1.skills.command import actions, remind, reminders
+from os1.skills.scheduler import reminder_ticker
 from os1.store.conversations import Conversations
 from os1.terminal import INTERRUPTED_MARK
 from os1.terminal import errors_as_messages as _errors_as_messages
@@ -231,10 +233,11 @@ def chat(ctx: click.Context, new_conversation: bool) -> None:
         "(Ctrl-C stops a reply; Ctrl-D or /quit leaves.)",
         err=True,
     )
+    prompt = f"{persona.user_name}> "
+    ticker = reminder_ticker(app, functools.partial(_show_between_turns, prompt))
     warming = _warm_up_in_background(companion)
     learning = threading.Thread()
     learning.start()
-    prompt = f"{persona.user_name}> "
     while True:
         try:
             line = _read_line(prompt)
@@ -243,6 +246,8 @@ def chat(ctx: click.Context, new_conversation: bool) -> None:
             continue
         if line is None or line.strip() in ("/quit", "/exit", "/bye"):
             _say("\nGoodbye." if line is None else "Goodbye.", err=True)
+            if ticker is not None:
+                ticker.stop()
             warming.join()  # never close the model under a running warm-up
             learning.join()
             if companion.memory is not None:
@@ -272,6 +277,13 @@ def chat(ctx: click.Context, new_conversation: bool) -> None:
         learning.join()
         learning = _in_background(functools.partial(companion.learn, turn), "os1-learn")
         warming = _warm_up_in_background(companion)
+
+
+def _show_between_turns(prompt: str, text: str) -> None:
+    """A reminder that fires while the user types: on its own line, then the prompt again."""
+    _say(f"\r{text}")
+    if sys.stdin.isatty():
+        _say(prompt, nl=False)
 
 
 def _warm_up_in_background(companion: Companion) -> threading.Thread:
@@ -703,6 +715,21 @@ def bench_memory(as_json: bool, no_scale: bool, episodes: int, facts: int) -> No
     _say(json.dumps(report if as_json else report["summary"], indent=2))
 
 
+@bench.command("skills")
+@click.option("--json", "as_json", is_flag=True, help="Print the full JSON report.")
+@click.option("--misses", is_flag=True, help="List every case the parser got wrong.")
+def bench_skills(as_json: bool, misses: bool) -> None:
+    """Intent accuracy and exact times of the reminder parser, dev and held-out halves."""
+    from os1.bench.skills import run_skills_bench
+
+    report = run_skills_bench(show_misses=misses)
+    if not as_json:
+        report = {k: report[k] for k in ("dev", "heldout")}
+        for part in report.values():
+            part.pop("per_intent", None)
+    _say(json.dumps(report, indent=2))
+
+
 @bench.command("voice")
 @click.option("--json", "as_json", is_flag=True, help="Print the full JSON report.")
 @click.option(
@@ -770,6 +797,9 @@ cli.add_command(voices)
 cli.add_command(serve)
 cli.add_command(pair)
 cli.add_command(devices)
+cli.add_command(remind)
+cli.add_command(reminders)
+cli.add_command(actions)
 
 
 def main() -> None:

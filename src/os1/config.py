@@ -135,6 +135,32 @@ class VoiceSettings(_Section):
         return value
 
 
+class SkillsSettings(_Section):
+    enabled: bool = Field(
+        True, description="Act on requests in conversation (reminders); off = only talk."
+    )
+    timezone: str = Field(
+        "", description="Your time zone, such as Europe/Paris; empty = this computer's."
+    )
+    reminders_in_chat: bool = Field(
+        True, description="Show reminders when they are due in os1 chat and os1 serve."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"{value!r} is not a time zone; use a name such as Europe/Paris"
+                ) from None
+        return value
+
+
 class Settings(_Section):
     model: str = Field(
         "embedded",
@@ -147,6 +173,7 @@ class Settings(_Section):
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
     voice: VoiceSettings = Field(default_factory=VoiceSettings)
+    skills: SkillsSettings = Field(default_factory=SkillsSettings)
 
     @field_validator("model")
     @classmethod

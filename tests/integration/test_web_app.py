@@ -223,3 +223,36 @@ def test_speak_through_the_fake_microphone(
 
     spoken = [m for m in hub.feed.recent(10) if m.meta.get("via") == "voice"]
     assert spoken and "sunday" in spoken[-1].text.lower()
+
+
+def test_a_reminder_fires_into_the_open_page(
+    server: tuple[ServerThread, Hub], onboarded: App
+) -> None:
+    """A reminder that comes due is shown on the page as a message and a notification,
+    its markup as text."""
+    from datetime import timedelta
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from os1.skills.scheduler import Ticker
+
+    running, hub = server
+    clock = onboarded.clock
+    store = onboarded.skills().reminders
+    store.add("<b>call</b> Annie", clock() + timedelta(minutes=1), "UTC")
+    ticker = Ticker(onboarded.scheduler(), lambda fired: None, every=0.2)
+    with sync_playwright() as playwright:
+        browser = _launch(playwright)
+        page = _pair(browser, running.url, hub, PHONE)
+        ticker.start()
+        assert not page.get_by_test_id("toast").filter(has_text="Annie").count()
+        clock.advance(minutes=2)  # type: ignore[attr-defined]
+        toast = page.get_by_test_id("toast").filter(has_text="Reminder: <b>call</b> Annie.")
+        expect(toast).to_be_visible(timeout=TIMEOUT_MS)
+        expect(toast).to_have_attribute("data-kind", "reminder")
+        message = page.get_by_test_id("message").filter(has_text="<b>call</b> Annie")
+        expect(message).to_have_count(1, timeout=TIMEOUT_MS)
+        _shot(page, "phone-reminder")
+        browser.close()
+    ticker.stop()
+    assert store.active() == []

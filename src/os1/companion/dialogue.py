@@ -27,6 +27,7 @@ from os1.llm.base import LLM, GenerationParams, Prompt
 from os1.memory.core import Memory
 from os1.memory.facts import FactCandidate
 from os1.memory.llm_facts import llm_facts
+from os1.skills.router import SkillRouter
 from os1.store.conversations import Conversations, Message
 from os1.store.db import Database
 from os1.store.state import StateStore
@@ -91,8 +92,10 @@ class Companion:
         *,
         clock: Clock = system_clock,
         memory: Memory | None = None,
+        skills: SkillRouter | None = None,
     ) -> None:
         self.db = db
+        self.skills = skills
         self.llm = llm
         self.memory = memory
         self.persona = persona
@@ -209,6 +212,17 @@ class Companion:
         command = forget_command(cleaned) if self.memory else None
         if command is not None:
             return self._forget_turn(cleaned, command, conversation_id, origin)
+        acted = self.skills.handle(cleaned) if self.skills is not None else None
+        if acted is not None:
+            # The reply is what the skill did, not what a model imagines it did.
+            user_message = self.conversations.add(
+                conversation_id,
+                "user",
+                self.persona.user_name,
+                cleaned,
+                meta={**origin, "skill": acted.outcome},
+            )
+            return TurnResult(conversation_id, user_message, prepared_reply=acted.say)
         reading = read_mood(cleaned)
         before = self.affect
         affect = before.update(reading)

@@ -51,12 +51,12 @@ Resolver = Callable[[re.Match[str], _Ctx], Span | None]
 
 # --- vocabulary -------------------------------------------------------------------------------
 
-_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-_FULL_MONTHS = [
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+MONTH_NAMES = [
     "january", "february", "march", "april", "may", "june",
     "july", "august", "september", "october", "november", "december",
 ]  # fmt: skip
-_MONTHS = {name: i + 1 for i, name in enumerate(_FULL_MONTHS)}
+_MONTHS = {name: i + 1 for i, name in enumerate(MONTH_NAMES)}
 _MONTHS.update(
     {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8}
     | {"sep": 9, "sept": 9, "oct": 10, "nov": 11, "dec": 12}
@@ -84,9 +84,9 @@ def _alternation(words: list[str]) -> str:
     return "|".join(word.replace("-", r"[\s-]") for word in ordered)
 
 
-_WD = f"(?P<wd>{_alternation(_WEEKDAYS)})"
+_WD = f"(?P<wd>{_alternation(WEEKDAYS)})"
 _MONTH_ANY = rf"(?P<month>{_alternation(list(_MONTHS))})\.?"
-_MONTH_FULL = f"(?P<month>{_alternation(_FULL_MONTHS)})"
+_MONTH_FULL = f"(?P<month>{_alternation(MONTH_NAMES)})"
 _DAY = rf"(?:(?P<day>\d{{1,2}})(?:st|nd|rd|th)?|(?P<dayw>{_alternation(_ORDINALS)}))(?!\d)"
 _DAY_ORDINAL = rf"(?:(?P<day>\d{{1,2}})(?:st|nd|rd|th)|(?P<dayw>{_alternation(_ORDINALS)}))"
 _YEAR = r"(?P<year>(?:19|20)\d\d)(?!\d)"
@@ -371,7 +371,7 @@ def _weekend(m: re.Match[str], ctx: _Ctx) -> Span:
 
 
 def _weekday(m: re.Match[str], ctx: _Ctx) -> Span:
-    target = _WEEKDAYS.index(m["wd"].lower())
+    target = WEEKDAYS.index(m["wd"].lower())
     direction, today = _direction(m["qual"]), ctx.today
     if direction == "this":
         day = _monday(today) + timedelta(days=target)
@@ -492,7 +492,7 @@ def _rule(body: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + body + r"(?:['’]s)?(?!\w)", re.IGNORECASE)
 
 
-_WEEKDAY_PREFIX = rf"(?:(?P<wd>{_alternation(_WEEKDAYS)}),?\s+)?"
+_WEEKDAY_PREFIX = rf"(?:(?P<wd>{_alternation(WEEKDAYS)}),?\s+)?"
 
 _RULES: list[tuple[re.Pattern[str], Resolver]] = [
     (

@@ -7,6 +7,7 @@ import json
 import click
 
 from os1.errors import InputError
+from os1.skills.scheduler import reminder_ticker
 from os1.terminal import errors_as_messages, fail, open_app, say
 
 
@@ -74,9 +75,13 @@ def serve(
         certificate = listening.certificate
         fingerprint = certificate.fingerprint if certificate is not None else None
         runtime = write_runtime(app.home, listening.url, fingerprint)
+        # Reminders fire into the conversation, which every connected device is shown.
+        ticker = reminder_ticker(app, lambda text: say(text, err=True))
         try:
             uvicorn.Server(uvicorn_config(web, listening)).run()
         finally:
+            if ticker is not None:
+                ticker.stop()
             remove_runtime(runtime)
 
 

@@ -93,20 +93,26 @@ class Conversations:
             meta=dict(meta or {}),
         )
         with self.db.transaction() as conn:
-            conn.execute(
-                f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    message.id,
-                    message.conversation_id,
-                    message.role,
-                    message.speaker,
-                    message.text,
-                    to_iso(message.created_at),
-                    message.status,
-                    json.dumps(message.meta, ensure_ascii=False),
-                ),
-            )
+            self.insert(conn, message)
         return message
+
+    @staticmethod
+    def insert(conn: sqlite3.Connection, message: Message) -> None:
+        """Store ``message`` inside a transaction the caller holds (with other writes
+        that must happen with it or not at all: a reminder marked as fired)."""
+        conn.execute(
+            f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                message.id,
+                message.conversation_id,
+                message.role,
+                message.speaker,
+                message.text,
+                to_iso(message.created_at),
+                message.status,
+                json.dumps(message.meta, ensure_ascii=False),
+            ),
+        )
 
     def revise(self, message_id: str, text: str, status: Status) -> None:
         """Change what a message says, before memory has learned from it (a spoken reply

@@ -110,4 +110,32 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0004_reminders_and_actions",
+        """
+        CREATE TABLE reminders (
+            id          TEXT PRIMARY KEY,
+            text        TEXT NOT NULL,
+            due_at      TEXT NOT NULL,
+            repeat      TEXT,
+            timezone    TEXT NOT NULL,
+            status      TEXT NOT NULL DEFAULT 'active'
+                        CHECK (status IN ('active', 'done', 'cancelled')),
+            created_at  TEXT NOT NULL,
+            updated_at  TEXT NOT NULL,
+            fired_at    TEXT
+        );
+        CREATE INDEX reminders_due ON reminders (status, due_at);
+        CREATE TABLE actions (
+            seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+            at          TEXT NOT NULL,
+            skill       TEXT NOT NULL,
+            asked_by    TEXT NOT NULL,
+            source_text TEXT NOT NULL,
+            arguments   TEXT NOT NULL,
+            outcome     TEXT NOT NULL,
+            said        TEXT NOT NULL
+        );
+        """,
+    ),
 ]

@@ -174,6 +174,20 @@ export function dropRepliesInFlight() {
   }
 }
 
+/** A reminder that came due: a toast on the page, and a system notification when the
+ * page is hidden and the user allowed them. */
+function notifyReminder(m) {
+  toast(m.text, { kind: "reminder", timeout: 0 });
+  announce(`${session.companion}: ${m.text}`);
+  if (typeof Notification === "undefined" || Notification.permission !== "granted") return;
+  if (document.visibilityState === "visible") return;
+  try {
+    new Notification(session.companion || "OS1", { body: m.text, tag: m.id });
+  } catch {
+    // Some browsers only notify from a service worker: the toast is still there.
+  }
+}
+
 function onMessage(msg) {
   const m = msg.message;
   if (!m) return;
@@ -189,6 +203,7 @@ function onMessage(msg) {
     }
   }
   if (m.role === "user" && m.via === "voice") clearTranscript();
+  if (m.kind === "reminder" && !messages.has(m.id)) notifyReminder(m);
   upsertMessage(m);
   renderMessages();
   afterContentChange(m.role === "user" && session.device && m.device === session.device.name);

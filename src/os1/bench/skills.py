@@ -1,0 +1,157 @@
+"""``os1 bench skills``: the intent parser and the reminder skills against a phrasing table.
+
+The table (``data/skills_phrasings.json``) was written apart from the parser, by someone
+who did not read it; half of it is held out and never used to tune the parser. Every case
+runs end to end: the parser's call goes to the real skills over a fresh in-memory
+database, and what was stored is compared with the label.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from os1.skills.base import Registry
+from os1.skills.intent import IntentParser
+from os1.skills.reminders import ReminderStore, reminder_skills
+from os1.store.db import Database
+
+INTENTS = ["reminder.add", "reminder.list", "reminder.cancel", "reminder.move", "none"]
+
+
+TABLES = ("skills_phrasings.json", "skills_phrasings_dev2.json")
+
+
+def load_tables() -> list[dict[str, Any]]:
+    """The phrasing tables: each a reference moment, a time zone and labelled cases."""
+    folder = resources.files("os1.bench").joinpath("data")
+    return [json.loads(folder.joinpath(name).read_text()) for name in TABLES]
+
+
+def _run_case(case: dict[str, Any], now: datetime, zone: ZoneInfo) -> dict[str, Any]:
+    """One case through parser and skills; what came out and whether it was right."""
+    db = Database(":memory:")
+    store = ReminderStore(db, clock=lambda: now.astimezone(UTC))
+    registry = Registry(list(reminder_skills(store, lambda: (zone.key, zone))))
+    targets = case.get("target") or []
+    if case["intent"] in ("reminder.cancel", "reminder.move"):
+        # Something to act on: a reminder for the target words, made last, and another.
+        store.add("water the ferns", datetime(2026, 12, 9, 9, tzinfo=zone), zone.key)
+        aimed = store.add(
+            " ".join(targets) or "call the bank", datetime(2026, 12, 8, 12, tzinfo=zone), zone.key
+        )
+    before = {r.id: r for r in store.active()}
+    parsed = IntentParser().parse(case["text"], now)
+    outcome = None
+    if parsed.call is not None:
+        outcome = registry.act(parsed.call)
+    right_intent = parsed.intent == case["intent"]
+    timed = any(key in case for key in ("due", "every", "ask"))
+    right_time: bool | None = None
+    right_text: bool | None = None
+    after = store.active()
+    if right_intent and outcome is not None:
+        if case["intent"] == "reminder.add":
+            added = [r for r in after if r.id not in before]
+            if case.get("ask"):
+                right_time = outcome.outcome == "question" and not added
+            elif added:
+                made = added[0]
+                if "every" in case:
+                    right_time = made.repeat is not None and made.repeat.label() == case["every"]
+                else:
+                    local = made.due_at.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+                    right_time = local == case["due"]
+                text = made.text.lower()
+                right_text = all(word in text for word in case.get("what", []))
+            else:
+                right_time = False
+        elif case["intent"] == "reminder.move":
+            moved = store.get(aimed.id)
+            assert moved is not None
+            if moved.repeat is not None:
+                right_time = moved.repeat.label() == case.get("every")
+            else:
+                right_time = moved.due_at.astimezone(zone).strftime("%Y-%m-%dT%H:%M") == case.get(
+                    "due"
+                )
+        elif case["intent"] == "reminder.cancel":
+            cancelled = store.get(aimed.id)
+            right_text = cancelled is not None and cancelled.status == "cancelled"
+    elif timed:
+        right_time = False
+    db.close()
+    return {
+        "text": case["text"],
+        "intent": case["intent"],
+        "predicted": parsed.intent,
+        "right_intent": right_intent,
+        "right_time": right_time,
+        "right_text": right_text,
+        "said": outcome.say if outcome else None,
+        "acted": outcome is not None and outcome.outcome == "done",
+        "timed": timed and case["intent"] in ("reminder.add", "reminder.move"),
+    }
+
+
+def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    per_intent: dict[str, dict[str, float | int]] = {}
+    predicted = Counter(r["predicted"] for r in rows)
+    for intent in INTENTS:
+        gold = [r for r in rows if r["intent"] == intent]
+        hits = sum(1 for r in gold if r["right_intent"])
+        per_intent[intent] = {
+            "cases": len(gold),
+            "precision": round(hits / predicted[intent], 3) if predicted[intent] else 1.0,
+            "recall": round(hits / len(gold), 3) if gold else 1.0,
+        }
+    timed = [r for r in rows if r["timed"]]
+    texts = [r for r in rows if r["right_text"] is not None]
+    none_rows = [r for r in rows if r["intent"] == "none"]
+    return {
+        "cases": len(rows),
+        "intent_accuracy": round(sum(r["right_intent"] for r in rows) / len(rows), 3),
+        "exact_time": round(sum(bool(r["right_time"]) for r in timed) / len(timed), 3)
+        if timed
+        else None,
+        "timed_cases": len(timed),
+        "right_text": round(sum(bool(r["right_text"]) for r in texts) / len(texts), 3)
+        if texts
+        else None,
+        "actions_from_mentions": sum(1 for r in none_rows if r["predicted"] != "none"),
+        "per_intent": per_intent,
+        "misses": [
+            {k: r[k] for k in ("text", "intent", "predicted", "right_time", "said")}
+            for r in rows
+            if not r["right_intent"] or r["right_time"] is False or r["right_text"] is False
+        ],
+    }
+
+
+def run_skills_bench(show_misses: bool = False) -> dict[str, Any]:
+    """Both halves: ``dev`` (tuned on) and ``heldout`` (never looked at while tuning)."""
+    rows: dict[str, list[dict[str, Any]]] = {"dev": [], "heldout": []}
+    by_intent: dict[str, int] = defaultdict(int)
+    started = time.perf_counter()
+    for table in load_tables():
+        zone = ZoneInfo(table["timezone"])
+        now = datetime.fromisoformat(table["now"]).replace(tzinfo=zone)
+        for case in table["cases"]:
+            rows[case["split"]].append(_run_case(case, now, zone))
+            by_intent[case["intent"]] += 1
+    elapsed = time.perf_counter() - started
+    total = sum(len(r) for r in rows.values())
+    report: dict[str, Any] = {"bench": "skills"}
+    for split, split_rows in rows.items():
+        summary = _summary(split_rows)
+        if not show_misses:
+            summary["misses"] = len(summary["misses"])
+        report[split] = summary
+    report["ms_per_case"] = round(1000 * elapsed / max(1, total), 2)
+    report["table"] = dict(by_intent)
+    return report

@@ -1,0 +1,476 @@
+"""When a request should happen: "tomorrow at 6pm", "in 20 minutes", "every Monday at 9".
+
+``memory/timeparse.py`` finds the *period a question looks back on* ("last week"); this
+module finds the *moment a request points forward to*, and says when it cannot: an
+impossible date ("the 31st of February"), an hour that does not exist ("25:00"), a time
+that has passed, or "next Friday" said on a Friday all come back as a question, never a
+guess. Calendar arithmetic (months, leap years, recurrences) is left to ``dateutil``;
+what is ours is the spoken grammar around it ("half past five", "six in the evening").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from dateutil.relativedelta import relativedelta
+from dateutil.rrule import DAILY, WEEKLY, rrule, weekday
+from dateutil.rrule import weekdays as _RRULE_DAYS
+
+from os1.memory.timeparse import MONTH_NAMES, WEEKDAYS
+
+__all__ = ["Recurrence", "When", "find_when"]
+
+_DAY_CODES = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+_MONTHS = MONTH_NAMES
+_MONTH_NUMBER = {name: i + 1 for i, name in enumerate(_MONTHS)}
+_MONTH_NUMBER.update({name[:3]: i + 1 for i, name in enumerate(_MONTHS)})
+_MONTH_NUMBER["sept"] = 9
+_NUMBERS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
+    "thirty": 30, "forty": 40, "forty-five": 45, "forty five": 45, "fifty": 50,
+    "twenty-five": 25, "twenty five": 25, "ninety": 90, "a": 1, "an": 1,
+}  # fmt: skip
+_PART_HOURS = {"morning": 9, "afternoon": 15, "evening": 18, "night": 20, "tonight": 20}
+
+_NUM = r"(?:\d{1,3}|" + "|".join(sorted(map(re.escape, _NUMBERS), key=len, reverse=True)) + ")"
+_WEEKDAY = (
+    r"(?P<wd>" + "|".join(d + r"s?" for d in WEEKDAYS) + r"|mon|tues?|wed|thurs?|fri|sat|sun)"
+)
+_MONTH = r"(?:" + "|".join(sorted(_MONTH_NUMBER, key=len, reverse=True)) + r")\.?"
+_ORD = r"(?:st|nd|rd|th)?"
+
+# A clock time. The groups say which shape matched.
+_CLOCK = (
+    r"(?:(?:at|by|around|for)\s+)?(?:"
+    r"(?P<noon>noon|midday|midnight)"
+    r"|(?P<half>half)\s+(?:past\s+)?(?P<hh>" + _NUM + r")"
+    r"|(?P<quarter>(?:a\s+)?quarter)\s+(?P<qdir>past|to|after|til)\s+(?P<qh>" + _NUM + r")"
+    r"|(?P<h>\d{1,2})(?::(?P<m>\d{2}))\s*(?P<ap>a\.?m\.?|p\.?m\.?)?"
+    r"|(?P<h2>\d{1,2}|"
+    + "|".join(k for k, v in _NUMBERS.items() if 1 <= v <= 12 and len(k) > 2)
+    + r")"
+    r"(?:\s+(?P<m2>thirty|fifteen|forty[- ]five|o'?clock|\d{2}))?\s*(?P<ap2>a\.?m\.?|p\.?m\.?)?"
+    r")(?:\s+(?:in\s+the\s+|at\s+)(?P<cpart>morning|afternoon|evening|night))?"
+    r"(?:\s+(?P<tonight>tonight))?"
+)
+_CLOCK_RE = re.compile(r"\b" + _CLOCK + r"(?![\w:])")
+
+_RELATIVE_RE = re.compile(
+    r"\bin\s+(?:(?P<half>half\s+an?\s+hour)|(?:(?P<n>" + _NUM + r"|a\s+couple\s+of|a\s+few)\s+"
+    r"(?P<unit>minutes?|mins?|hours?|hrs?|days?|weeks?|seconds?|secs?))"
+    r"(?:\s+and\s+a\s+half)?)\b"
+    r"|\b(?P<n2>" + _NUM + r")\s+(?P<unit2>minutes?|mins?|hours?|hrs?|days?|weeks?)\s+"
+    r"from\s+(?:now|today)\b"
+)
+_DATE_AFTER = re.compile(r"(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH)
+_VAGUE_RE = re.compile(
+    r"\b(?:sometime|some\s+time|later|soon|in\s+a\s+bit|in\s+a\s+while|at\s+some\s+point|"
+    r"whenever|one\s+of\s+these\s+days)\b"
+)
+_DAY_RE = re.compile(
+    r"\b(?:"
+    r"(?P<today>today|tonight|this\s+(?P<tpart>morning|afternoon|evening))"
+    r"|(?P<tomorrow>tomorrow|tmrw|tomorow)(?:\s+(?P<mpart>morning|afternoon|evening|night))?"
+    r"|(?P<dayafter>the\s+day\s+after\s+tomorrow)"
+    r"|(?P<nextweek>next\s+week)(?:\s+on)?(?:\s+" + _WEEKDAY.replace("wd", "nwd") + r")?"
+    r"|(?:(?P<qual>next|this|on|coming|this\s+coming)\s+)?"
+    + _WEEKDAY
+    + r"(?:\s+(?P<wpart>morning|afternoon|evening|night))?"
+    r"|(?:on\s+)?(?:the\s+)?(?P<dom>\d{1,2})" + _ORD + r"(?:\s+(?:of\s+)?(?P<mon>" + _MONTH + r"))?"
+    r"|(?:on\s+)?(?P<mon2>" + _MONTH + r")\s+(?:the\s+)?(?P<dom2>\d{1,2})" + _ORD + r")(?![\w:])"
+)
+_EVERY_RE = re.compile(
+    r"\b(?:(?P<daily>every\s+day|each\s+day|daily|every\s+(?P<epart>morning|evening|night))"
+    r"|(?:every|each)\s+(?:week\s+on\s+)?"
+    + _WEEKDAY
+    + r"|(?P<weekdays>every\s+weekday|on\s+weekdays))\b"
+)
+
+_EITHER_RE = re.compile(
+    r"\b(?:at\s+)?\d{1,2}(?::\d{2})?\s*(?:[ap]m)?\s+or\s+(?:at\s+)?\d{1,2}(?::\d{2})?\s*(?:[ap]m)?"
+)
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """A repeating time: ``daily 07:00`` or ``weekly MO 09:00`` (local wall clock)."""
+
+    freq: str  # "daily" | "weekly" | "weekdays"
+    at: time
+    day: int | None = None  # 0 = Monday, for weekly
+
+    def label(self) -> str:
+        clock = self.at.strftime("%H:%M")
+        if self.freq == "weekly" and self.day is not None:
+            return f"weekly {_DAY_CODES[self.day]} {clock}"
+        return f"{self.freq} {clock}"
+
+    @classmethod
+    def parse(cls, label: str) -> Recurrence:
+        parts = label.split()
+        hour, minute = (int(x) for x in parts[-1].split(":"))
+        day = _DAY_CODES.index(parts[1]) if parts[0] == "weekly" else None
+        return cls(parts[0], time(hour, minute), day)
+
+    def describe(self) -> str:
+        clock = _say_clock(self.at)
+        if self.freq == "weekly" and self.day is not None:
+            return f"every {WEEKDAYS[self.day].title()} at {clock}"
+        if self.freq == "weekdays":
+            return f"every weekday at {clock}"
+        return f"every day at {clock}"
+
+    def next_after(self, moment: datetime, tz: tzinfo) -> datetime:
+        """The first occurrence strictly after ``moment``, in ``tz``."""
+        local = moment.astimezone(tz).replace(tzinfo=None)
+        start = datetime.combine(local.date(), self.at)
+        if self.freq == "weekly":
+            days: tuple[weekday, ...] = (_RRULE_DAYS[self.day or 0],)
+            rule = rrule(WEEKLY, byweekday=days, dtstart=start)
+        elif self.freq == "weekdays":
+            rule = rrule(DAILY, byweekday=_RRULE_DAYS[:5], dtstart=start)
+        else:
+            rule = rrule(DAILY, dtstart=start)
+        found = rule.after(local, inc=False)
+        assert found is not None  # an endless rule always has a next one
+        return found.replace(tzinfo=tz)
+
+
+@dataclass(frozen=True)
+class When:
+    """What a request's time words mean: a moment, a recurrence, or a question to ask.
+
+    ``spans`` are the ``[start, end)`` character ranges of the words that said it (in the
+    text that was searched), so the caller can cut them out of the task.
+    """
+
+    due: datetime | None = None
+    every: Recurrence | None = None
+    question: str | None = None
+    spans: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def found(self) -> bool:
+        return bool(self.spans)
+
+
+def _number(word: str | None) -> int | None:
+    if word is None:
+        return None
+    word = word.strip().replace("-", " ")
+    if word.isdigit():
+        return int(word)
+    if word in ("a couple of",):
+        return 2
+    if word in ("a few",):
+        return 3
+    return _NUMBERS.get(word, _NUMBERS.get(word.replace(" ", "-")))
+
+
+def _say_clock(at: time) -> str:
+    if at == time(12, 0):
+        return "noon"
+    if at == time(0, 0):
+        return "midnight"
+    hour = at.hour % 12 or 12
+    suffix = "AM" if at.hour < 12 else "PM"
+    return f"{hour}:{at.minute:02d} {suffix}" if at.minute else f"{hour} {suffix}"
+
+
+def describe_moment(moment: datetime, now: datetime) -> str:
+    """'today at 6 PM', 'tomorrow at 9 AM', 'Monday at 9 AM', 'December 10 at 3 PM'."""
+    local = moment.astimezone(now.tzinfo)
+    days = (local.date() - now.date()).days
+    clock = _say_clock(local.time().replace(second=0, microsecond=0))
+    if days == 0:
+        return f"today at {clock}"
+    if days == 1:
+        return f"tomorrow at {clock}"
+    if 1 < days < 7:
+        return f"{local.strftime('%A')} at {clock}"
+    return f"{local.strftime('%A, %B')} {local.day} at {clock}"
+
+
+@dataclass
+class _Clock:
+    hour: int
+    minute: int
+    meridiem: str | None  # "am" | "pm" | None
+    part: str | None
+    span: tuple[int, int]
+    explicit: bool  # said with "at", a colon or am/pm: certainly a clock time
+
+
+def _clock_of(m: re.Match[str]) -> _Clock | str | None:
+    """The clock time a match names; a question for one that cannot exist; None if the
+    match was not a time at all (a bare number)."""
+    part = m.group("cpart") or ("tonight" if m.group("tonight") else None)
+    span = (m.start(), m.end())
+    said = m.group(0)
+    explicit = said.startswith(("at ", "by ", "around ", "for ")) or ":" in said
+    hour: int | None
+    if m.group("noon"):
+        midnight = m.group("noon") == "midnight"
+        return _Clock(0 if midnight else 12, 0, "am" if midnight else "pm", None, span, True)
+    if m.group("half"):
+        hour = _number(m.group("hh"))
+        return None if hour is None else _Clock(hour, 30, None, part, span, True)
+    if m.group("quarter"):
+        hour = _number(m.group("qh"))
+        if hour is None:
+            return None
+        if m.group("qdir") in ("to", "til"):
+            return _Clock((hour - 1) % 12 or 12, 45, None, part, span, True)
+        return _Clock(hour, 15, None, part, span, True)
+    hour_text = m.group("h") or m.group("h2")
+    minute_text = m.group("m") or m.group("m2")
+    meridiem = m.group("ap") or m.group("ap2")
+    hour = _number(hour_text)
+    if hour is None:
+        return None
+    minute = 0
+    if minute_text and not minute_text.startswith("o"):
+        minute = _number(minute_text) or 0
+    ap = meridiem.replace(".", "")[:2] if meridiem else None
+    explicit = explicit or ap is not None or part is not None
+    impossible = hour > 24 or minute > 59 or (ap and hour > 12) or (hour == 24 and minute)
+    if impossible and not explicit:
+        return None  # "45" alone is a number, not a time
+    if impossible:
+        return (
+            f"There's no {said.removeprefix('at ').strip()} on the clock. What time did you mean?"
+        )
+    return _Clock(hour, minute, ap, part, span, explicit)
+
+
+def _resolve_hour(clock: _Clock, part: str | None) -> int:
+    hour = clock.hour
+    if clock.meridiem == "pm" and hour < 12:
+        return hour + 12
+    if clock.meridiem == "am":
+        return 0 if hour == 12 else hour
+    if hour > 12:
+        return hour % 24
+    part = clock.part or part
+    if part in ("afternoon", "evening", "night", "tonight"):
+        return hour + 12 if hour < 12 and not (part == "night" and hour < 4) else hour
+    if part == "morning":
+        return hour % 12
+    if hour == 12:
+        return 12
+    return hour + 12 if hour < 8 else hour  # "at 6" is six in the evening; "at 9" the morning
+
+
+def find_when(text: str, now: datetime) -> When:
+    """Read the time words of ``text`` (lower case) relative to ``now`` (aware, local)."""
+    tz = now.tzinfo
+    assert tz is not None, "now must carry the user's time zone"
+    spans: list[tuple[int, int]] = []
+
+    either = _EITHER_RE.search(text)
+    if either is not None:
+        return When(
+            question=f"{either.group(0).strip().capitalize()}? Which time should I use?",
+            spans=((either.start(), either.end()),),
+        )
+    every_m = _EVERY_RE.search(text)
+    rel = _RELATIVE_RE.search(text)
+    relative_day: date | None = None
+    if rel is not None and every_m is None:
+        delta = _relative(rel)
+        if delta is not None and delta < timedelta(days=1):
+            return When(due=now + delta, spans=((rel.start(), rel.end()),))
+        if delta is not None:
+            relative_day = (now + delta).date()  # "in 3 days", "a week from today": which day
+            spans.append((rel.start(), rel.end()))
+    clock: _Clock | None = None
+    for m in _CLOCK_RE.finditer(text):
+        found = _clock_of(m)
+        if isinstance(found, str):
+            return When(question=found, spans=((m.start(), m.end()),))
+        if found is None or (not found.explicit and not _near_time_words(text, m)):
+            continue
+        if not found.explicit and _DATE_AFTER.match(text, m.end()):
+            continue  # "23 December": a day of the month
+        clock = found
+        break
+
+    if every_m is not None:
+        spans.append((every_m.start(), every_m.end()))
+        part = every_m.group("epart")
+        at = time(_resolve_hour(clock, part), clock.minute) if clock else None
+        if clock:
+            spans.append(clock.span)
+        if at is None:
+            at = time(_PART_HOURS.get(part or "", 9), 0)
+        if every_m.group("wd"):
+            return When(every=Recurrence("weekly", at, _weekday_index(every_m.group("wd"))),
+                        spans=tuple(spans))  # fmt: skip
+        if every_m.group("weekdays"):
+            return When(every=Recurrence("weekdays", at), spans=tuple(spans))
+        return When(every=Recurrence("daily", at), spans=tuple(spans))
+
+    day_m = None
+    for candidate in _DAY_RE.finditer(text):
+        if candidate.group("dom") and not (candidate.group("mon") or _ordinal(candidate)):
+            continue  # a bare number ("6") is a clock time, not a day of the month
+        if clock is not None and _overlaps((candidate.start(), candidate.end()), clock.span):
+            continue
+        day_m = candidate
+        break
+    if relative_day is not None:
+        if clock is not None:
+            spans.append(clock.span)
+            at = time(_resolve_hour(clock, None), clock.minute)
+        else:
+            at = time(9)
+        return _future(datetime.combine(relative_day, at, tzinfo=tz), now, tuple(spans))
+    vague = _VAGUE_RE.search(text)
+    if clock is None and vague is not None:
+        return When(
+            question="When exactly should I remind you?",
+            spans=(*spans, (vague.start(), vague.end())),
+        )
+    if clock is None and day_m is None:
+        return When()
+    if clock is not None:
+        spans.append(clock.span)
+    if day_m is not None:
+        spans.append((day_m.start(), day_m.end()))
+
+    day, part, question = _day_of(day_m, now) if day_m is not None else (None, None, None)
+    if question:
+        return When(question=question, spans=tuple(spans))
+    if clock is None:
+        if day is None or (day == now.date() and part is None):
+            return When(question="What time should I remind you?", spans=tuple(spans))
+        hour = _PART_HOURS.get(part or "", 9)
+        due = datetime.combine(day, time(hour), tzinfo=tz)
+        return _future(due, now, tuple(spans))
+    hour = _resolve_hour(clock, part)
+    at = time(hour, clock.minute)
+    if day is None:
+        due = datetime.combine(now.date(), at, tzinfo=tz)
+        if due <= now:
+            if clock.meridiem is None and hour < 12 and due + timedelta(hours=12) > now:
+                due += timedelta(hours=12)  # "at 9" said at 10 am: nine tonight
+            else:
+                due += timedelta(days=1)
+        return When(due=due, spans=tuple(spans))
+    return _future(datetime.combine(day, at, tzinfo=tz), now, tuple(spans))
+
+
+def _future(due: datetime, now: datetime, spans: tuple[tuple[int, int], ...]) -> When:
+    if due <= now:
+        return When(
+            question=f"{describe_moment(due, now).capitalize()} has already passed."
+            " When should I remind you?",
+            spans=spans,
+        )
+    return When(due=due, spans=spans)
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def _ordinal(m: re.Match[str]) -> bool:
+    said = m.group(0)
+    return bool(re.search(r"\d(st|nd|rd|th)\b", said)) or "the " in said
+
+
+def _near_time_words(text: str, m: re.Match[str]) -> bool:
+    """A bare number ("call her 6") is a time only beside day words or am/pm."""
+    around = text[max(0, m.start() - 24) : m.end() + 24]
+    return bool(_DAY_RE.search(around)) and not re.search(r"\d+\s*(people|times|things)", around)
+
+
+def _weekday_index(word: str) -> int:
+    word = word.rstrip("s") if len(word) > 4 else word
+    for index, name in enumerate(WEEKDAYS):
+        if name.startswith(word[:3]):
+            return index
+    raise ValueError(word)
+
+
+def _relative(m: re.Match[str]) -> timedelta | None:
+    if m.group("half"):
+        return timedelta(minutes=30)
+    count = _number(m.group("n") or m.group("n2"))
+    if count is None:
+        return None
+    unit = m.group("unit") or m.group("unit2")
+    extra = 0.5 if m.group(0).endswith("and a half") else 0.0
+    amount = count + extra
+    if unit.startswith(("min",)):
+        return timedelta(minutes=amount)
+    if unit.startswith(("h",)):
+        return timedelta(hours=amount)
+    if unit.startswith("d"):
+        return timedelta(days=amount)
+    if unit.startswith("w"):
+        return timedelta(weeks=amount)
+    return timedelta(seconds=amount)
+
+
+def _day_of(m: re.Match[str], now: datetime) -> tuple[date | None, str | None, str | None]:
+    """(the day, the part of day, or a question) for a day expression."""
+    today = now.date()
+    if m.group("today"):
+        part = m.group("tpart") or ("tonight" if m.group("today") == "tonight" else None)
+        return today, part, None
+    if m.group("tomorrow"):
+        return today + timedelta(days=1), m.group("mpart"), None
+    if m.group("dayafter"):
+        return today + timedelta(days=2), None, None
+    if m.group("nextweek"):
+        monday = today + timedelta(days=7 - today.weekday())
+        named = m.group("nwd")
+        return monday + timedelta(days=_weekday_index(named) if named else 0), None, None
+    if m.group("wd"):
+        target = _weekday_index(m.group("wd"))
+        ahead = (target - today.weekday()) % 7
+        qual = (m.group("qual") or "").strip()
+        if ahead == 0:
+            if qual == "next":
+                name = WEEKDAYS[target].title()
+                soon = (today + timedelta(days=7)).strftime("%B %-d")
+                later = (today + timedelta(days=14)).strftime("%B %-d")
+                return None, None, f"Today is {name}: do you mean {soon} or {later}?"
+            ahead = 0 if qual in ("this", "") else 7
+        return today + timedelta(days=ahead), m.group("wpart"), None
+    day_text = m.group("dom") or m.group("dom2")
+    month_text = m.group("mon") or m.group("mon2")
+    day_number = int(day_text)
+    if month_text:
+        month = _MONTH_NUMBER[month_text.rstrip(".")]
+        year = today.year
+        name = _MONTHS[month - 1].title()
+        try:
+            found = date(year, month, day_number)
+            if found < today:
+                found = date(year + 1, month, day_number)
+        except ValueError:
+            return None, None, f"{name} has no {_nth(day_number)}. Which day did you mean?"
+        return found, None, None
+    # "the 12th": this month, or the next month that has that day.
+    for months_ahead in range(0, 13):
+        first = today.replace(day=1) + relativedelta(months=months_ahead)
+        try:
+            found = first.replace(day=day_number)
+        except ValueError:
+            continue
+        if found >= today:
+            return found, None, None
+    return None, None, f"No month has a {_nth(day_number)}. Which day did you mean?"
+
+
+def _nth(number: int) -> str:
+    if 10 <= number % 100 <= 20:
+        suffix = "th"
+    else:
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"

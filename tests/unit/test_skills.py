@@ -1,0 +1,242 @@
+"""Skills: time words, the intent parser, reminders, the action log and the scheduler."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from os1.app import App
+from os1.llm.fake import FakeLLM
+from os1.skills.base import FakeSkill, Registry, SkillCall, SkillError, SkillResult
+from os1.skills.intent import IntentParser
+from os1.skills.reminders import ReminderStore, clean_text
+from os1.skills.router import SkillRouter
+from os1.skills.scheduler import Scheduler
+from os1.skills.when import find_when
+from os1.store.conversations import Conversations
+from os1.store.db import Database
+from tests.conftest import MovableClock
+
+ZONE = ZoneInfo("America/New_York")
+FRIDAY_10AM = datetime(2026, 12, 4, 10, 0, tzinfo=ZONE)
+
+
+def local(when: datetime | None) -> str | None:
+    return when.astimezone(ZONE).strftime("%Y-%m-%d %H:%M") if when else None
+
+
+@pytest.mark.parametrize(
+    ("words", "due"),
+    [
+        ("tomorrow at 6pm", "2026-12-05 18:00"),
+        ("in 20 minutes", "2026-12-04 10:20"),
+        ("at six", "2026-12-04 18:00"),
+        ("at 9", "2026-12-04 21:00"),  # 9 am has passed: nine tonight
+        ("tonight at 8", "2026-12-04 20:00"),
+        ("half past five", "2026-12-04 17:30"),
+        ("quarter to 7", "2026-12-04 18:45"),
+        ("monday", "2026-12-07 09:00"),
+        ("december 10th at 3pm", "2026-12-10 15:00"),
+        ("the 12th at 9am", "2026-12-12 09:00"),
+        ("in half an hour", "2026-12-04 10:30"),
+        ("on the 3rd of january at noon", "2027-01-03 12:00"),
+    ],
+)
+def test_time_words_resolve_in_the_users_zone(words: str, due: str) -> None:
+    when = find_when(words, FRIDAY_10AM)
+    assert when.question is None
+    assert local(when.due) == due
+
+
+@pytest.mark.parametrize(
+    "words",
+    ["on the 31st of february", "at 25:00", "next friday", "today at 8am", "at 6 or 7"],
+)
+def test_impossible_or_ambiguous_times_get_a_question(words: str) -> None:
+    when = find_when(words, FRIDAY_10AM)
+    assert when.due is None and when.every is None
+    assert when.question and when.question.endswith("?")
+
+
+def test_recurrences() -> None:
+    monday = find_when("every monday at 9", FRIDAY_10AM).every
+    assert monday is not None and monday.label() == "weekly MO 09:00"
+    assert local(monday.next_after(FRIDAY_10AM, ZONE)) == "2026-12-07 09:00"
+    daily = find_when("every day at 7am", FRIDAY_10AM).every
+    assert daily is not None and local(daily.next_after(FRIDAY_10AM, ZONE)) == "2026-12-05 07:00"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("Can you remind me to call Annie tomorrow at 6pm?", "reminder.add"),
+        ("uh remind me tomorrow I need to call Annie at six", "reminder.add"),
+        ("what are my reminders?", "reminder.list"),
+        ("cancel the Annie one", "reminder.cancel"),
+        ("move it to 7", "reminder.move"),
+        ("I called Annie yesterday at 6", "none"),
+        ("You remind me of my sister.", "none"),
+        ("My interview with the publisher is on Friday at 10.", "none"),
+        ("Hi. I had a long day writing letters at work.", "none"),
+    ],
+)
+def test_the_parser_acts_only_on_requests(text: str, intent: str) -> None:
+    assert IntentParser().parse(text, FRIDAY_10AM).intent == intent
+
+
+def test_the_task_keeps_the_users_words() -> None:
+    parsed = IntentParser().parse("uh remind me tomorrow I need to call Annie at six", FRIDAY_10AM)
+    assert parsed.call is not None
+    assert parsed.call.arguments["text"] == "call Annie"
+
+
+def _router(db: Database, clock: MovableClock) -> SkillRouter:
+    return SkillRouter(db, lambda: ("America/New_York", ZONE), clock)
+
+
+@pytest.fixture
+def friday() -> MovableClock:
+    return MovableClock(FRIDAY_10AM.astimezone(UTC))
+
+
+def test_a_reminder_lifecycle_by_conversation(friday: MovableClock) -> None:
+    db = Database(":memory:")
+    router = _router(db, friday)
+    said = router.handle("remind me to call Annie tomorrow at 6pm")
+    assert said is not None and said.outcome == "done"
+    assert "call Annie" in said.say and "tomorrow at 6 PM" in said.say
+    moved = router.handle("move it to 7")
+    assert moved is not None and moved.outcome == "done" and "7 PM" in moved.say
+    listed = router.handle("what are my reminders?")
+    assert listed is not None and "call Annie, today at 7 PM" in listed.say
+    cancelled = router.handle("cancel the Annie one")
+    assert cancelled is not None and cancelled.outcome == "done"
+    assert router.reminders.active() == []
+    nothing = router.handle("cancel the dentist reminder")
+    assert nothing is not None and nothing.outcome == "nothing"
+    log = router.log.recent()
+    assert [a.skill for a in log] == [
+        "reminder.add",
+        "reminder.move",
+        "reminder.list",
+        "reminder.cancel",
+        "reminder.cancel",
+    ]
+    assert log[0].source_text == "remind me to call Annie tomorrow at 6pm"
+    assert log[-1].outcome == "nothing"
+
+
+def test_a_question_is_asked_then_answered(friday: MovableClock) -> None:
+    router = _router(Database(":memory:"), friday)
+    asked = router.handle("remind me to call mom")
+    assert asked is not None and asked.outcome == "question"
+    assert router.reminders.active() == []
+    answered = router.handle("at 6pm")
+    assert answered is not None and answered.outcome == "done"
+    assert [r.text for r in router.reminders.active()] == ["call mom"]
+    # The question is settled: a later time alone is just talk.
+    assert router.handle("at 7pm") is None
+
+
+def test_an_old_question_is_not_answered_later(friday: MovableClock) -> None:
+    router = _router(Database(":memory:"), friday)
+    router.handle("remind me to call mom")
+    friday.advance(hours=1)
+    assert router.handle("at 6pm") is None
+
+
+def test_markup_and_control_characters_stay_text() -> None:
+    assert clean_text("<b>call</b>\x1b[31m Annie\x00\nnow") == "<b>call</b> [31m Annie now"
+
+
+def test_the_companion_reports_only_what_was_done(onboarded: App, fake_llm: FakeLLM) -> None:
+    companion = onboarded.companion()
+    before = len(fake_llm.prompts)
+    turn = companion.respond("Can you remind me to call Annie tomorrow at 6pm?")
+    assert turn.reply.startswith("Okay, I'll remind you: call Annie, tomorrow at 6 PM")
+    assert len(fake_llm.prompts) == before  # no model asked to imagine it
+    assert [r.text for r in onboarded.skills().reminders.active()] == ["call Annie"]
+    chat = companion.respond("I called Annie yesterday at 6.")
+    assert chat.reply == "I'm here, and I'm listening. Tell me more."
+    assert len(onboarded.skills().reminders.active()) == 1
+
+
+def test_skills_can_be_turned_off(onboarded: App) -> None:
+    onboarded.settings.skills.enabled = False
+    turn = onboarded.companion().respond("remind me to call Annie at 6pm")
+    assert "remind you" not in turn.reply
+    assert onboarded.skills().reminders.active() == []
+
+
+def test_due_reminders_fire_once_into_the_conversation(tmp_path: Path) -> None:
+    clock = MovableClock(FRIDAY_10AM.astimezone(UTC))
+    path = tmp_path / "os1.db"
+    first, second = Database(path), Database(path)  # two processes on one data directory
+    zone = lambda: ("America/New_York", ZONE)  # noqa: E731
+    store = ReminderStore(first, clock)
+    store.add("call Annie", FRIDAY_10AM + timedelta(minutes=5), "America/New_York")
+    schedulers = [Scheduler(db, "Iris", zone, clock=clock) for db in (first, second)]
+    assert schedulers[0].fire_due() == []
+    clock.advance(minutes=5)
+    fired = schedulers[1].fire_due() + schedulers[0].fire_due()
+    assert [m.text for m in fired] == ["Reminder: call Annie."]
+    assert fired[0].meta["kind"] == "reminder" and fired[0].meta["late"] is False
+    assert schedulers[0].fire_due() == [] and schedulers[1].fire_due() == []
+    stored = Conversations(first, clock).recent(5)
+    assert [m.text for m in stored] == ["Reminder: call Annie."]
+
+
+def test_a_reminder_missed_while_off_is_said_late(friday: MovableClock) -> None:
+    db = Database(":memory:")
+    zone = lambda: ("America/New_York", ZONE)  # noqa: E731
+    ReminderStore(db, friday).add("take the pills", FRIDAY_10AM + timedelta(hours=1), "x")
+    friday.advance(hours=5)
+    fired = Scheduler(db, "Iris", zone, clock=friday).fire_due()
+    assert fired[0].text == "While you were away (today at 11 AM): a reminder to take the pills."
+
+
+def test_a_repeating_reminder_moves_to_its_next_time(friday: MovableClock) -> None:
+    db = Database(":memory:")
+    router = _router(db, friday)
+    router.handle("remind me to water the plants every day at 8am")
+    friday.advance(hours=22)  # Saturday 8:00
+    fired = Scheduler(db, "Iris", router.zone, clock=friday).fire_due()
+    assert len(fired) == 1
+    (again,) = router.reminders.active()
+    assert local(again.due_at) == "2026-12-06 08:00"
+
+
+def test_ten_thousand_reminders(friday: MovableClock) -> None:
+    db = Database(":memory:")
+    store = ReminderStore(db, friday)
+    for n in range(10_000):
+        store.add(f"task {n}", FRIDAY_10AM + timedelta(minutes=n + 1), "x")
+    assert store.count_active() == 10_000
+    listed = _router(db, friday).handle("what are my reminders?")
+    assert listed is not None and "You have 10000 reminders" in listed.say
+    friday.advance(minutes=30)
+    assert len(Scheduler(db, "Iris", lambda: ("x", ZONE), clock=friday).fire_due()) == 30
+
+
+def test_registry_and_fake_skill() -> None:
+    fake = FakeSkill(results=[SkillResult("done", "Did it.")])
+    registry = Registry([fake])
+    assert registry.act(SkillCall("fake.echo", {"x": 1})).say == "Did it."
+    assert fake.calls[0].arguments == {"x": 1}
+    assert registry.tools()[0]["function"]["name"] == "fake_echo"
+    with pytest.raises(SkillError):
+        registry.act(SkillCall("nope", {}))
+    with pytest.raises(ValueError):
+        registry.add(FakeSkill())
+
+
+def test_the_benchmark_table_holds_up() -> None:
+    from os1.bench.skills import run_skills_bench
+
+    report = run_skills_bench()
+    assert report["dev"]["cases"] + report["heldout"]["cases"] >= 150
+    assert report["dev"]["intent_accuracy"] >= 0.95
+    assert report["dev"]["actions_from_mentions"] == 0
