@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from os1.app import App
 from os1.llm.fake import FakeLLM
+from os1.llm.openai_compat import OpenAICompatibleLLM
 from os1.skills.base import FakeSkill, Registry, SkillCall, SkillError, SkillResult
 from os1.skills.intent import IntentParser
 from os1.skills.reminders import ReminderStore, clean_text
@@ -240,3 +243,62 @@ def test_the_benchmark_table_holds_up() -> None:
     assert report["dev"]["cases"] + report["heldout"]["cases"] >= 150
     assert report["dev"]["intent_accuracy"] >= 0.95
     assert report["dev"]["actions_from_mentions"] == 0
+
+
+def _tool_server(
+    calls: list[dict[str, object]], seen: list[dict[str, object]]
+) -> OpenAICompatibleLLM:
+    """An OpenAI-compatible backend over a fake transport that answers with ``calls``."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(json.loads(request.content))
+        message = {"role": "assistant", "content": None, "tool_calls": calls}
+        return httpx.Response(200, json={"choices": [{"message": message}]})
+
+    return OpenAICompatibleLLM(
+        "http://models.test/v1", "big", transport=httpx.MockTransport(handler)
+    )
+
+
+def _function(name: str, arguments: str) -> dict[str, object]:
+    return {"type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def test_a_model_with_tools_reads_what_the_parser_cannot(friday: MovableClock) -> None:
+    from os1.llm.base import ToolCallingLLM
+
+    seen: list[dict[str, object]] = []
+    model = _tool_server(
+        [_function("reminder_add", '{"text": "water the ferns", "when": "today at 5pm"}')], seen
+    )
+    assert isinstance(model, ToolCallingLLM)
+    router = _router(Database(":memory:"), friday)
+    text = "could you make sure I don't forget the ferns, 5 this afternoon"
+    assert router.handle(text) is None  # the parser alone leaves it to the conversation
+    done = router.handle(text, model)
+    assert done is not None and done.outcome == "done"
+    assert [r.text for r in router.reminders.active()] == ["water the ferns"]
+    tools = seen[0]["tools"]
+    assert isinstance(tools, list) and {t["function"]["name"] for t in tools} >= {"reminder_add"}
+    (action,) = [a for a in router.log.recent() if a.asked_by == "model"]
+    assert action.source_text == text
+
+
+def test_a_model_cannot_act_on_words_that_ask_for_nothing(friday: MovableClock) -> None:
+    seen: list[dict[str, object]] = []
+    model = _tool_server([_function("reminder_cancel", '{"which": ""}')], seen)
+    router = _router(Database(":memory:"), friday)
+    router.handle("remind me to call Annie at 6pm")
+    assert router.handle("Annie says hi and the weather is lovely", model) is None
+    assert seen == []  # not even asked
+    assert len(router.reminders.active()) == 1
+
+
+def test_malformed_tool_calls_are_dropped(friday: MovableClock) -> None:
+    seen: list[dict[str, object]] = []
+    model = _tool_server(
+        [_function("reminder_add", "{not json"), _function("os.delete_everything", "{}")], seen
+    )
+    router = _router(Database(":memory:"), friday)
+    assert router.handle("ping me about the ferns sometime", model) is None
+    assert router.reminders.active() == []

@@ -23,7 +23,7 @@ from os1.companion.relationship import Stage, stage_for
 from os1.companion.shaping import ReplyShaper
 from os1.config import Settings
 from os1.errors import InputError
-from os1.llm.base import LLM, GenerationParams, Prompt
+from os1.llm.base import LLM, GenerationParams, Prompt, ToolCallingLLM
 from os1.memory.core import Memory
 from os1.memory.facts import FactCandidate
 from os1.memory.llm_facts import llm_facts
@@ -212,7 +212,13 @@ class Companion:
         command = forget_command(cleaned) if self.memory else None
         if command is not None:
             return self._forget_turn(cleaned, command, conversation_id, origin)
-        acted = self.skills.handle(cleaned) if self.skills is not None else None
+        acted = None
+        if self.skills is not None:
+            # A model on a server can choose a tool for what the parser cannot read.
+            chooser = self.llm if self.llm.info.kind == "openai" else None
+            acted = self.skills.handle(
+                cleaned, chooser if isinstance(chooser, ToolCallingLLM) else None
+            )
         if acted is not None:
             # The reply is what the skill did, not what a model imagines it did.
             user_message = self.conversations.add(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -74,3 +74,22 @@ class LLM(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A function a model chose to call, with the arguments it gave (JSON-decoded)."""
+
+    name: str
+    arguments: dict[str, Any]
+
+
+@runtime_checkable
+class ToolCallingLLM(Protocol):
+    """A model that can choose among tools (OpenAI-style function calling)."""
+
+    def call_tools(
+        self, prompt: Prompt, tools: list[dict[str, Any]], params: GenerationParams
+    ) -> list[ToolCall]:
+        """The tool calls the model makes for ``prompt`` (none when it would just talk)."""
+        ...

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from os1.errors import LLMUnavailableError
-from os1.llm.base import GenerationParams, ModelInfo, Prompt
+from os1.llm.base import GenerationParams, ModelInfo, Prompt, ToolCall
 
 
 class OpenAICompatibleLLM:
@@ -143,6 +143,50 @@ class OpenAICompatibleLLM:
         if not isinstance(content, str):
             raise self._unavailable("sent content that is not text")
         return content
+
+    def call_tools(
+        self, prompt: Prompt, tools: list[dict[str, Any]], params: GenerationParams
+    ) -> list[ToolCall]:
+        """One non-streamed request offering ``tools``; the calls the model made.
+
+        Calls that are not well-formed (arguments that are not a JSON object) are dropped:
+        a skill is only ever run with arguments the model really gave.
+        """
+        payload: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in prompt.messages],
+            "tools": tools,
+            "tool_choice": "auto",
+            "max_tokens": params.max_tokens,
+            "temperature": params.temperature,
+        }
+        try:
+            response = self._client.post("/chat/completions", json=payload)
+        except httpx.ConnectError as exc:
+            raise self._unavailable(f"cannot be reached ({_reason(exc)})") from exc
+        except httpx.TimeoutException as exc:
+            raise self._unavailable("did not answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise self._unavailable(f"failed ({_reason(exc)})") from exc
+        self._raise_for_status(response)
+        event = self._json(response.text)
+        try:
+            message = (event.get("choices") or [{}])[0].get("message") or {}
+            raw_calls = message.get("tool_calls") or []
+        except (AttributeError, IndexError, TypeError):
+            return []
+        calls = []
+        for raw in raw_calls if isinstance(raw_calls, list) else []:
+            function = raw.get("function") if isinstance(raw, dict) else None
+            if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+                continue
+            try:
+                arguments = json.loads(function.get("arguments") or "{}")
+            except (json.JSONDecodeError, TypeError, RecursionError):
+                continue
+            if isinstance(arguments, dict):
+                calls.append(ToolCall(function["name"], arguments))
+        return calls
 
     def list_models(self) -> list[str]:
         """Model ids the server offers (used by ``os1 doctor``)."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from typing import Any
 
-from os1.llm.base import LLM, GenerationParams, ModelInfo, Prompt
+from os1.llm.base import LLM, GenerationParams, ModelInfo, Prompt, ToolCall, ToolCallingLLM
 
 
 class SharedLLM:
@@ -31,6 +32,15 @@ class SharedLLM:
                 close = getattr(chunks, "close", None)
                 if close is not None:
                     close()
+
+    def call_tools(
+        self, prompt: Prompt, tools: list[dict[str, Any]], params: GenerationParams
+    ) -> list[ToolCall]:
+        """The inner model's tool calls; none from a model that cannot call tools."""
+        if not isinstance(self.inner, ToolCallingLLM):
+            return []
+        with self._lock:
+            return self.inner.call_tools(prompt, tools, params)
 
     def prepare(self, prompt: Prompt) -> None:
         with self._lock:

@@ -1,15 +1,24 @@
 """From a user's message to an action: parse, act, log, and remember an open question.
 
+The deterministic parser reads requests first, on every backend. What it cannot read is
+offered to a model that calls tools (an OpenAI-compatible server), but only when the
+user's own words are about what the skills do (reminding, alarms, timers): a model's
+tool call carries no authority of its own.
+
 When a request needs an answer first ("remind me to call Mom" — when?), the question is
 kept for a few minutes, and a reply that names a time ("at 6") completes the request.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
 
 from os1.clock import Clock, from_iso, system_clock, to_iso
+from os1.errors import OS1Error
+from os1.llm.base import ChatMessage, GenerationParams, Prompt, ToolCallingLLM
 from os1.skills.actions import ActionLog
 from os1.skills.base import Registry, SkillCall, SkillResult
 from os1.skills.intent import IntentParser, normalize
@@ -18,7 +27,18 @@ from os1.skills.when import find_when
 from os1.store.db import Database
 from os1.store.state import StateStore
 
+_log = logging.getLogger(__name__)
 PENDING_KEY = "skills.pending"
+# The user's words that let a model's tool call through to the reminder skills.
+_ABOUT_REMINDERS = re.compile(
+    r"\b(?:remind\w*|reminders?|alarms?|timers?|forget|forgetting|nudge|ping\s+me|"
+    r"alert\s+me|wake\s+me|snooze)\b"
+)
+_TOOL_PROMPT = (
+    "You manage the user's reminders with the tools given. Call a tool only when the"
+    " user's message asks you to set, list, cancel or change a reminder; otherwise call"
+    " none. Give times in the user's words (such as 'tomorrow at 6pm'). It is now {now}."
+)
 PENDING_FOR = timedelta(minutes=10)
 
 
@@ -42,16 +62,44 @@ class SkillRouter:
     def now(self) -> datetime:
         return self.clock().astimezone(self.zone()[1])
 
-    def handle(self, text: str) -> SkillResult | None:
-        """Act on ``text`` if it asks for something a skill does; None to just talk."""
+    def handle(self, text: str, model: ToolCallingLLM | None = None) -> SkillResult | None:
+        """Act on ``text`` if it asks for something a skill does; None to just talk.
+
+        ``model``, when given, is asked to choose a tool for requests the parser could
+        not read."""
         now = self.now()
         parsed = self.parser.parse(text, now)
         call = parsed.call
         if call is None:
             call = self._answer_to_pending(text, now)
+        if call is None and model is not None:
+            call = self._ask_model(model, text, now)
         if call is None:
             return None
         return self.run(call)
+
+    def _ask_model(self, model: ToolCallingLLM, text: str, now: datetime) -> SkillCall | None:
+        if not _ABOUT_REMINDERS.search(normalize(text)):
+            return None  # the user asked for nothing a skill does: no tool may run
+        prompt = Prompt(
+            messages=(
+                ChatMessage("system", _TOOL_PROMPT.format(now=now.strftime("%A %d %B %Y %H:%M"))),
+                ChatMessage("user", text),
+            ),
+            transcript="",
+        )
+        try:
+            calls = model.call_tools(
+                prompt, self.registry.tools(), GenerationParams(max_tokens=160, temperature=0.0)
+            )
+        except OS1Error:
+            _log.warning("the model could not choose a tool; answering in words", exc_info=True)
+            return None
+        known = {name.replace(".", "_"): name for name in self.registry.names()}
+        for chosen in calls:
+            if chosen.name in known:
+                return SkillCall(known[chosen.name], chosen.arguments, "model", text)
+        return None
 
     def run(self, call: SkillCall) -> SkillResult:
         result = self.registry.act(call)

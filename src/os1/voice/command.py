@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from os1.skills.scheduler import reminder_ticker
 from os1.terminal import INTERRUPTED_MARK, errors_as_messages, fail, open_app, say
 
 
@@ -76,11 +77,16 @@ def talk(
                 f"voice {parts.tts.name} · hearing with {parts.stt.name}"
             )
             say(header if inputs else header + "\n(Just speak. Ctrl-C leaves.)", err=True)
+        # Live, reminders are said in the terminal as they come due (not yet spoken aloud).
+        ticker = None if inputs else reminder_ticker(app, lambda text: say(text, err=True))
         try:
             report = asyncio.run(run.converse(parts, printer=None if as_json else _Printer()))
         except KeyboardInterrupt:
             say("\nGoodbye.", err=True)
             return
+        finally:
+            if ticker is not None:
+                ticker.stop()
     if as_json:
         say(json.dumps(report, ensure_ascii=False, indent=2))
     failed = [turn for turn in report["turns"] if turn["status"] == "failed"]
