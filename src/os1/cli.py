@@ -234,7 +234,8 @@ def chat(ctx: click.Context, new_conversation: bool) -> None:
         err=True,
     )
     prompt = f"{persona.user_name}> "
-    ticker = reminder_ticker(app, functools.partial(_show_between_turns, prompt))
+    replying = threading.Lock()  # held while a reply is written: reminders wait for it
+    ticker = reminder_ticker(app, functools.partial(_show_between_turns, prompt, replying))
     warming = _warm_up_in_background(companion)
     learning = threading.Thread()
     learning.start()
@@ -265,25 +266,28 @@ def chat(ctx: click.Context, new_conversation: bool) -> None:
             _report(error)
             continue
         conversation_id = turn.conversation_id
-        _say(f"{persona.companion_name}: ", nl=False)
-        try:
-            finished = _stream_reply(companion, turn, lambda chunk: _say(chunk, nl=False))
-        except OS1Error as error:
-            _say("")
-            _report(error)
-            _say("(Your message is saved.)", err=True)
-            continue
-        _say("" if finished else _INTERRUPTED)
+        with replying:
+            _say(f"{persona.companion_name}: ", nl=False)
+            try:
+                finished = _stream_reply(companion, turn, lambda chunk: _say(chunk, nl=False))
+            except OS1Error as error:
+                _say("")
+                _report(error)
+                _say("(Your message is saved.)", err=True)
+                continue
+            _say("" if finished else _INTERRUPTED)
         learning.join()
         learning = _in_background(functools.partial(companion.learn, turn), "os1-learn")
         warming = _warm_up_in_background(companion)
 
 
-def _show_between_turns(prompt: str, text: str) -> None:
-    """A reminder that fires while the user types: on its own line, then the prompt again."""
-    _say(f"\r{text}")
-    if sys.stdin.isatty():
-        _say(prompt, nl=False)
+def _show_between_turns(prompt: str, replying: threading.Lock, text: str) -> None:
+    """A reminder that fires while the user types: on its own line, then the prompt again.
+    One that fires while a reply is being written waits for the reply to end."""
+    with replying:
+        _say(f"\r{text}")
+        if sys.stdin.isatty():
+            _say(prompt, nl=False)
 
 
 def _warm_up_in_background(companion: Companion) -> threading.Thread:

@@ -449,7 +449,12 @@ def test_message_dict_and_encode(onboarded: App) -> None:
         "status": "complete",
         "via": "text",
         "device": "Pixel 8",
+        "kind": None,
     }
+    reminder = conversations.add(
+        conversation, "companion", "Iris", "Reminder: call Annie.", meta={"kind": "reminder"}
+    )
+    assert protocol.message_dict(reminder)["kind"] == "reminder"
     old = conversations.add(conversation, "user", "Theo", "from the terminal")
     assert protocol.message_dict(old)["via"] == "terminal"
     assert protocol.message_dict(old)["device"] is None

@@ -78,16 +78,41 @@ def test_recurrences() -> None:
         ("Can you remind me to call Annie tomorrow at 6pm?", "reminder.add"),
         ("uh remind me tomorrow I need to call Annie at six", "reminder.add"),
         ("what are my reminders?", "reminder.list"),
-        ("cancel the Annie one", "reminder.cancel"),
-        ("move it to 7", "reminder.move"),
+        ("cancel the Annie reminder", "reminder.cancel"),
+        ("move the dentist reminder to 7", "reminder.move"),
         ("I called Annie yesterday at 6", "none"),
         ("You remind me of my sister.", "none"),
         ("My interview with the publisher is on Friday at 10.", "none"),
         ("Hi. I had a long day writing letters at work.", "none"),
+        # Said out of the blue, these are conversation, not changes to a reminder.
+        ("I want to make it to the party at 8", "none"),
+        ("I had to push it to Friday", "none"),
+        ("never mind that", "none"),
+        ("I can't stop thinking about it", "none"),
+        ("Can you remind me what my sister's name is?", "none"),
+        ("Don't let me forget how much I love you", "none"),
     ],
 )
 def test_the_parser_acts_only_on_requests(text: str, intent: str) -> None:
     assert IntentParser().parse(text, FRIDAY_10AM).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("move it to 7", "reminder.move"), ("cancel the Annie one", "reminder.cancel")],
+)
+def test_right_after_a_reminder_it_means_the_reminder(text: str, intent: str) -> None:
+    assert IntentParser().parse(text, FRIDAY_10AM, just_talked_about=True).intent == intent
+
+
+def test_hours_past_midnight_and_the_night_the_clocks_go_back() -> None:
+    assert local(find_when("at 0:30", FRIDAY_10AM).due) == "2026-12-05 00:30"
+    early = datetime(2026, 12, 4, 0, 10, tzinfo=ZONE)
+    assert local(find_when("at 2 at night", early).due) == "2026-12-04 02:00"
+    # 1 November 2026, 01:30 the second time (EST): ten minutes later is still ahead.
+    repeated = datetime(2026, 11, 1, 1, 30, fold=1, tzinfo=ZONE)
+    later = find_when("in 10 minutes", repeated).due
+    assert later is not None and later.timestamp() - repeated.timestamp() == 600
 
 
 def test_the_task_keeps_the_users_words() -> None:
@@ -111,7 +136,7 @@ def test_a_reminder_lifecycle_by_conversation(friday: MovableClock) -> None:
     said = router.handle("remind me to call Annie tomorrow at 6pm")
     assert said is not None and said.outcome == "done"
     assert "call Annie" in said.say and "tomorrow at 6 PM" in said.say
-    moved = router.handle("move it to 7")
+    moved = router.handle("move it to 7")  # right after: "it" is that reminder
     assert moved is not None and moved.outcome == "done" and "7 PM" in moved.say
     listed = router.handle("what are my reminders?")
     assert listed is not None and "call Annie, today at 7 PM" in listed.say

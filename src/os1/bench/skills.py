@@ -46,7 +46,9 @@ def _run_case(case: dict[str, Any], now: datetime, zone: ZoneInfo) -> dict[str, 
             " ".join(targets) or "call the bank", datetime(2026, 12, 8, 12, tzinfo=zone), zone.key
         )
     before = {r.id: r for r in store.active()}
-    parsed = IntentParser().parse(case["text"], now)
+    # As right after talking about reminders: "move it to 7" then means one, and the
+    # sentences that only mention a time face the more tempting parse.
+    parsed = IntentParser().parse(case["text"], now, just_talked_about=True)
     outcome = None
     if parsed.call is not None:
         outcome = registry.act(parsed.call)

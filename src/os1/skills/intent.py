@@ -32,6 +32,8 @@ _ADD = re.compile(
     r"|\bi\s+need\s+(?:a|an)\s+(?:reminder|alarm)\b"
 )
 _NOT_A_REQUEST = re.compile(
+    r"\bremind\s+me\s+(?:what|who|how|where|why|if|whether|which)\b(?!.*\breminders?\b)"
+    r"|\bforget\s+(?:how|what|who|why|that\s+i)\b|"
     r"\b(?:you|she|he|they|it|that|this|which|mom|dad)\s+(?:always\s+|just\s+)?reminds?\s+me\s+of\b"
     r"|\breminds?\s+me\s+of\b|(?<!\bbe\s)\breminded\b|\bremember\s+when\b"
     r"|^(?:did|didn't|have|has|had|do|does|why|how)\b.*\bremind(?:ed)?\s+me\b"
@@ -63,6 +65,7 @@ _TYPOS = {
     "cant": "can't", "whats": "what's", "im": "i'm", "ive": "i've", "tonite": "tonight",
     "pls": "please", "plz": "please", "mins": "minutes", "hrs": "hours",
 }  # fmt: skip
+_REMINDER_NOUN = re.compile(r"\b(?:remind\w*|reminders?|alarms?|timers?)\b")
 _REMINDER_WORDS = re.compile(
     r"\b(?:reminders?|alarm|timer|it|that|that\s+one|the\s+\w+\s+one|the\s+last\s+one|one)\b"
 )
@@ -89,7 +92,9 @@ def normalize(text: str) -> str:
     lowered = re.sub(r"[!?,;]+", " ", lowered)
     lowered = re.sub(r"\.(?!\d)|(?<=\s)-|-(?=\s)", " ", lowered)  # keep 6.30 and a.m.
     lowered = re.sub(r"\b([ap])\s+m\b", r"\1m", lowered)
-    lowered = re.sub(r"[\w']+", lambda m: _TYPOS.get(m.group(0), m.group(0)), lowered)
+    lowered = re.sub(
+        r"(?<![\w-])[\w']+(?![\w-])", lambda m: _TYPOS.get(m.group(0), m.group(0)), lowered
+    )
     previous = None
     while previous != lowered:
         previous = lowered
@@ -121,7 +126,9 @@ def _when_text(text: str, spans: tuple[tuple[int, int], ...]) -> str:
 class IntentParser:
     """Reads requests for the reminder skills; ``parse`` returns what it understood."""
 
-    def parse(self, text: str, now: datetime) -> Parsed:
+    def parse(self, text: str, now: datetime, *, just_talked_about: bool = False) -> Parsed:
+        """``just_talked_about``: the last turn was about reminders, so "move it to 7" and
+        "never mind that" mean one; otherwise changing or cancelling needs the word."""
         words = normalize(text)
         if not words or _NOT_A_REQUEST.search(words):
             return Parsed("none", None)
@@ -131,14 +138,20 @@ class IntentParser:
             return self._call("reminder.list", {}, text)
         if (
             cancel
-            and ("remind" in words or _REMINDER_WORDS.search(words))
+            and (
+                _REMINDER_NOUN.search(words)
+                or (just_talked_about and _REMINDER_WORDS.search(words))
+            )
             and not (add and add.start() < cancel.start() and not _CANCEL_DONT.search(words))
         ):
             return self._call("reminder.cancel", {"which": _which(words, cancel.end())}, text)
         if add is None:
             move = _MOVE.search(words)
             which = (move.group("which") or move.group("which2") or "") if move else ""
-            if move and _REMINDER_WORDS.search(which + " "):
+            named = _REMINDER_NOUN.search(which) or (
+                just_talked_about and _REMINDER_WORDS.search(which + " ")
+            )
+            if move and named:
                 new_time = re.sub(r"\s+instead$", "", move.group("when") or move.group("when2"))
                 arguments = {"which": _which(which, 0), "when": new_time}
                 return self._call("reminder.move", arguments, text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -293,7 +293,13 @@ class MoveReminder(_ReminderSkill):
             return SkillResult("question", resolved)
         if resolved is None:
             return SkillResult("question", f"When should I move {picked.text} to?")
-        self.store.move(picked.id, *resolved)
+        due, repeat = resolved
+        if picked.repeat is not None and repeat is None:
+            # "Move the pills one to 9": it keeps repeating, at the new time.
+            zone = self.zone()[1]
+            repeat = replace(picked.repeat, at=due.astimezone(zone).time().replace(second=0))
+            due = repeat.next_after(self.now(), zone)
+        self.store.move(picked.id, due, repeat)
         moved = self.store.get(picked.id)
         assert moved is not None
         return SkillResult("done", f"Moved: {describe(moved, self.now())}.", moved.to_dict())

@@ -68,7 +68,7 @@ class SkillRouter:
         ``model``, when given, is asked to choose a tool for requests the parser could
         not read."""
         now = self.now()
-        parsed = self.parser.parse(text, now)
+        parsed = self.parser.parse(text, now, just_talked_about=self._just_acted())
         call = parsed.call
         if call is None:
             call = self._answer_to_pending(text, now)
@@ -77,6 +77,11 @@ class SkillRouter:
         if call is None:
             return None
         return self.run(call)
+
+    def _just_acted(self) -> bool:
+        """Whether the last reminder action was a moment ago ("move it to 7" follows it)."""
+        last = self.log.recent(1)
+        return bool(last) and self.clock() - last[0].at < PENDING_FOR
 
     def _ask_model(self, model: ToolCallingLLM, text: str, now: datetime) -> SkillCall | None:
         if not _ABOUT_REMINDERS.search(normalize(text)):

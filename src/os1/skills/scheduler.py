@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from os1.clock import Clock, new_id, system_clock, to_iso
 from os1.skills.reminders import ReminderStore
 from os1.skills.when import describe_moment
+from os1.skills.zone import stored_zone
 from os1.store.conversations import Conversations, Message
 from os1.store.db import Database
 
@@ -88,9 +89,9 @@ class Scheduler:
                 )
                 Conversations.insert(conn, message)
                 if reminder.repeat is not None:
-                    following = reminder.repeat.next_after(
-                        local_now, local_now.tzinfo or self.zone()[1]
-                    )
+                    # In the zone it was set in: "every day at 8" stays 8 there.
+                    zone = stored_zone(reminder.timezone) or self.zone()[1]
+                    following = reminder.repeat.next_after(now, zone)
                     conn.execute(
                         "UPDATE reminders SET due_at = ?, fired_at = ? WHERE id = ?",
                         (to_iso(following), due_iso, reminder.id),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import DAILY, WEEKLY, rrule, weekday
@@ -252,8 +252,8 @@ def _resolve_hour(clock: _Clock, part: str | None) -> int:
         return hour + 12
     if clock.meridiem == "am":
         return 0 if hour == 12 else hour
-    if hour > 12:
-        return hour % 24
+    if hour > 12 or hour == 0:
+        return hour % 24  # 24-hour time: "18:00", "0:30", "24:00"
     part = clock.part or part
     if part in ("afternoon", "evening", "night", "tonight"):
         return hour + 12 if hour < 12 and not (part == "night" and hour < 4) else hour
@@ -282,9 +282,9 @@ def find_when(text: str, now: datetime) -> When:
     if rel is not None and every_m is None:
         delta = _relative(rel)
         if delta is not None and delta < timedelta(days=1):
-            return When(due=now + delta, spans=((rel.start(), rel.end()),))
+            return When(due=_later(now, delta), spans=((rel.start(), rel.end()),))
         if delta is not None:
-            relative_day = (now + delta).date()  # "in 3 days", "a week from today": which day
+            relative_day = _later(now, delta).date()  # "in 3 days", "a week from today": which day
             spans.append((rel.start(), rel.end()))
     clock: _Clock | None = None
     for m in _CLOCK_RE.finditer(text):
@@ -354,17 +354,30 @@ def find_when(text: str, now: datetime) -> When:
     at = time(hour, clock.minute)
     if day is None:
         due = datetime.combine(now.date(), at, tzinfo=tz)
-        if due <= now:
-            if clock.meridiem is None and hour < 12 and due + timedelta(hours=12) > now:
-                due += timedelta(hours=12)  # "at 9" said at 10 am: nine tonight
+        if _passed(due, now):
+            plain = clock.meridiem is None and clock.part is None and part is None
+            evening = due + timedelta(hours=12)
+            if plain and 1 <= hour < 12 and not _passed(evening, now):
+                due = evening  # "at 9" said at 10 am: nine tonight
             else:
-                due += timedelta(days=1)
+                due = datetime.combine(now.date() + timedelta(days=1), at, tzinfo=tz)
         return When(due=due, spans=tuple(spans))
     return _future(datetime.combine(day, at, tzinfo=tz), now, tuple(spans))
 
 
+def _passed(due: datetime, now: datetime) -> bool:
+    """Compared as instants: two times in one zone would otherwise compare as wall clocks,
+    which is wrong in the hour that repeats when the clocks go back."""
+    return due.timestamp() <= now.timestamp()
+
+
+def _later(now: datetime, delta: timedelta) -> datetime:
+    """``now + delta`` in elapsed time (across a change of the clocks), in ``now``'s zone."""
+    return (now.astimezone(UTC) + delta).astimezone(now.tzinfo)
+
+
 def _future(due: datetime, now: datetime, spans: tuple[tuple[int, int], ...]) -> When:
-    if due <= now:
+    if _passed(due, now):
         return When(
             question=f"{describe_moment(due, now).capitalize()} has already passed."
             " When should I remind you?",

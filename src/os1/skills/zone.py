@@ -33,3 +33,11 @@ def _system_zone_name() -> str:
         return ""
     marker = "zoneinfo/"
     return target.split(marker, 1)[1] if marker in target else ""
+
+
+def stored_zone(name: str) -> tzinfo | None:
+    """The zone a reminder was set in, if it has a name this computer knows."""
+    try:
+        return ZoneInfo(name) if name and name != "local" else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
