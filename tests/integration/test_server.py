@@ -52,7 +52,7 @@ def test_the_welcome_tells_the_device_everything_it_needs(served: Served, device
             assert greeting["role"] == "companion" and greeting["speaker"] == "Iris"
             assert greeting["text"].startswith("Hi Theo. I've chosen a name for myself: Iris.")
             assert set(greeting) == {
-                "id", "role", "speaker", "text", "created_at", "status", "via", "device",
+                "id", "role", "speaker", "text", "created_at", "status", "via", "device", "kind",
             }  # fmt: skip
 
     run(scenario)
