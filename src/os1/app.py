@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta, tzinfo
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from os1.clock import Clock, system_clock
 from os1.companion.dialogue import Companion
@@ -17,13 +18,18 @@ from os1.companion.onboarding import Onboarding
 from os1.companion.persona import Persona, load_persona, save_persona
 from os1.companion.prompt import profile_header
 from os1.config import Settings, ensure_home, load_settings, resolve_home
-from os1.errors import NotSetUpError
+from os1.errors import ConfigError, NotSetUpError
 from os1.llm.base import LLM
 from os1.llm.registry import load_llm
 from os1.llm.shared import SharedLLM
 from os1.memory.core import Memory
 from os1.memory.embedding import Embedder, default_embedder
 from os1.parts import Progress
+from os1.skills.briefing import Briefing, parse_clock
+from os1.skills.caldav import Account, CalDAVClient, password_for
+from os1.skills.calendar import CalendarStore
+from os1.skills.calendar_skills import Remote
+from os1.skills.calendar_sync import CalendarSync
 from os1.skills.router import SkillRouter
 from os1.skills.scheduler import Scheduler
 from os1.skills.zone import user_zone
@@ -152,16 +158,56 @@ class App:
         return user_zone(self.settings.skills.timezone)
 
     def skills(self) -> SkillRouter:
-        return SkillRouter(self.db, self.zone, self.clock)
+        return SkillRouter(self.db, self.zone, self.clock, self.calendar_remote)
+
+    def calendar_remote(self) -> Remote:
+        """Where calendar changes go besides here (read at each use: settings change)."""
+        settings = self.settings.calendar
+        if not settings.caldav_url:
+            return Remote()
+        host = urlsplit(settings.caldav_url).hostname or settings.caldav_url
+        return Remote(host, settings.allow_writes)
+
+    def calendar_sync(self) -> CalendarSync:
+        """A sync with the configured CalDAV server (``ConfigError`` when there is none)."""
+        settings = self.settings.calendar
+        if not settings.caldav_url:
+            raise ConfigError(
+                "No CalDAV server is set up.",
+                "Set one with: os1 config set calendar.caldav_url https://…/calendars/you/",
+            )
+        account = Account(
+            settings.caldav_url,
+            settings.caldav_username,
+            password_for(settings.caldav_password_env, settings.caldav_username),
+            settings.timeout,
+        )
+        return CalendarSync(
+            CalendarStore(self.db, self.clock),
+            CalDAVClient(account),
+            self.zone,
+            allow_writes=settings.allow_writes,
+            clock=self.clock,
+        )
 
     def scheduler(self) -> Scheduler:
         persona = self.persona()
+        speaker = persona.companion_name if persona else "OS1"
+        after = timedelta(hours=self.settings.chat.new_conversation_after_hours)
         return Scheduler(
             self.db,
-            persona.companion_name if persona else "OS1",
+            speaker,
             self.zone,
             clock=self.clock,
-            new_conversation_after=timedelta(hours=self.settings.chat.new_conversation_after_hours),
+            new_conversation_after=after,
+            briefing=Briefing(
+                self.db,
+                speaker,
+                self.zone,
+                lambda: parse_clock(self.settings.skills.briefing_at),
+                clock=self.clock,
+                new_conversation_after=after,
+            ),
         )
 
     def complete_onboarding(

@@ -34,6 +34,7 @@ from os1.config import (
 from os1.errors import InputError, OS1Error
 from os1.memory.core import Hit
 from os1.server.command import devices, pair, serve
+from os1.skills.calendar_command import calendar
 from os1.skills.command import actions, remind, reminders
 from os1.skills.scheduler import reminder_ticker
 from os1.store.conversations import Conversations
@@ -723,14 +724,16 @@ def bench_memory(as_json: bool, no_scale: bool, episodes: int, facts: int) -> No
 @click.option("--json", "as_json", is_flag=True, help="Print the full JSON report.")
 @click.option("--misses", is_flag=True, help="List every case the parser got wrong.")
 def bench_skills(as_json: bool, misses: bool) -> None:
-    """Intent accuracy and exact times of the reminder parser, dev and held-out halves."""
-    from os1.bench.skills import run_skills_bench
+    """Intent accuracy and exact times of the request parser (reminders, calendar), dev
+    and held-out halves."""
+    from os1.bench.skills import SUITES, run_skills_bench
 
     report = run_skills_bench(show_misses=misses)
     if not as_json:
-        report = {k: report[k] for k in ("dev", "heldout")}
-        for part in report.values():
-            part.pop("per_intent", None)
+        report = {suite: report[suite] for suite in SUITES}
+        for suite in report.values():
+            for part in suite.values():
+                part.pop("per_intent", None)
     _say(json.dumps(report, indent=2))
 
 
@@ -804,6 +807,7 @@ cli.add_command(devices)
 cli.add_command(remind)
 cli.add_command(reminders)
 cli.add_command(actions)
+cli.add_command(calendar)
 
 
 def main() -> None:

@@ -137,7 +137,7 @@ class VoiceSettings(_Section):
 
 class SkillsSettings(_Section):
     enabled: bool = Field(
-        True, description="Act on requests in conversation (reminders); off = only talk."
+        True, description="Act on requests in conversation (reminders, calendar); off = only talk."
     )
     timezone: str = Field(
         "", description="Your time zone, such as Europe/Paris; empty = this computer's."
@@ -145,6 +145,21 @@ class SkillsSettings(_Section):
     reminders_in_chat: bool = Field(
         True, description="Show reminders when they are due in os1 chat and os1 serve."
     )
+    briefing_at: str = Field(
+        "",
+        description="When to say the morning briefing (today's events and reminders), such as"
+        " 07:30; empty = none.",
+    )
+
+    @field_validator("briefing_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        import re
+
+        value = value.strip()
+        if value and not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(f"{value!r} is not a time of day; use HH:MM, such as 07:30")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -161,6 +176,41 @@ class SkillsSettings(_Section):
         return value
 
 
+class CalendarSettings(_Section):
+    caldav_url: str = Field(
+        "", description="Your CalDAV calendar or account URL to sync with; empty = no sync."
+    )
+    caldav_username: str = Field("", description="The CalDAV user name.")
+    caldav_password_env: str = Field(
+        "OS1_CALDAV_PASSWORD",
+        description="Environment variable that holds the CalDAV password (else the OS keyring).",
+    )
+    allow_writes: bool = Field(
+        False, description="Send calendar changes to the CalDAV server without asking each time."
+    )
+    sync_minutes: float = Field(
+        15.0, ge=1, le=1440, description="How often os1 serve syncs with the CalDAV server."
+    )
+    timeout: float = Field(20.0, gt=0, le=300, description="Seconds to wait for the server.")
+
+    @field_validator("caldav_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL of your CalDAV server")
+        if parts.password:
+            raise ValueError(
+                "must not hold a password: put it in the environment variable named by"
+                " calendar.caldav_password_env, or in the OS keyring"
+            )
+        return value
+
+
 class Settings(_Section):
     model: str = Field(
         "embedded",
@@ -174,6 +224,7 @@ class Settings(_Section):
     chat: ChatSettings = Field(default_factory=ChatSettings)
     voice: VoiceSettings = Field(default_factory=VoiceSettings)
     skills: SkillsSettings = Field(default_factory=SkillsSettings)
+    calendar: CalendarSettings = Field(default_factory=CalendarSettings)
 
     @field_validator("model")
     @classmethod

@@ -317,6 +317,14 @@ def test_settings_can_be_read_and_changed(served: Served, device: Paired) -> Non
         assert both.status_code == 200, both.text
         assert both.json()["values"]["voice.barge_in"] is False
 
+        # What it does on its own can be turned off here too.
+        assert body["values"]["skills.reminders_in_chat"] is True
+        quiet = client.patch(
+            "/api/settings", json={"skills.reminders_in_chat": False}, headers=device.headers
+        )
+        assert quiet.status_code == 200, quiet.text
+        assert served.app.settings.skills.reminders_in_chat is False
+
         before = config.read_text()
         for bad in (
             {"voice.rate": 99},

@@ -265,9 +265,11 @@ def test_the_benchmark_table_holds_up() -> None:
     from os1.bench.skills import run_skills_bench
 
     report = run_skills_bench()
-    assert report["dev"]["cases"] + report["heldout"]["cases"] >= 150
-    assert report["dev"]["intent_accuracy"] >= 0.95
-    assert report["dev"]["actions_from_mentions"] == 0
+    for suite in ("reminders", "calendar"):
+        halves = report[suite]
+        assert halves["dev"]["cases"] + halves["heldout"]["cases"] >= 150
+        assert halves["dev"]["intent_accuracy"] >= 0.95
+        assert halves["dev"]["actions_from_mentions"] == 0
 
 
 def _tool_server(
@@ -325,5 +327,5 @@ def test_malformed_tool_calls_are_dropped(friday: MovableClock) -> None:
         [_function("reminder_add", "{not json"), _function("os.delete_everything", "{}")], seen
     )
     router = _router(Database(":memory:"), friday)
-    assert router.handle("ping me about the ferns sometime", model) is None
+    assert router.handle("alert me about the ferns sometime", model) is None
     assert router.reminders.active() == []

@@ -29,6 +29,11 @@ EDITABLE_SETTINGS = (
     "voice.stt_model",
     "voice.barge_in",
     "voice.mood_prosody",
+    # What the companion does on its own or outside OS1: each can be turned off here.
+    "skills.enabled",
+    "skills.reminders_in_chat",
+    "skills.briefing_at",
+    "calendar.allow_writes",
 )
 
 

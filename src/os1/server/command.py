@@ -7,6 +7,7 @@ import json
 import click
 
 from os1.errors import InputError
+from os1.skills.calendar_sync import calendar_loop
 from os1.skills.scheduler import reminder_ticker
 from os1.terminal import errors_as_messages, fail, open_app, say
 
@@ -77,11 +78,14 @@ def serve(
         runtime = write_runtime(app.home, listening.url, fingerprint)
         # Reminders fire into the conversation, which every connected device is shown.
         ticker = reminder_ticker(app, lambda text: say(text, err=True))
+        syncing = calendar_loop(app)  # with the CalDAV server, if one is set up
         try:
             uvicorn.Server(uvicorn_config(web, listening)).run()
         finally:
             if ticker is not None:
                 ticker.stop()
+            if syncing is not None:
+                syncing.stop()
             remove_runtime(runtime)
 
 

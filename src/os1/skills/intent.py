@@ -24,8 +24,8 @@ _POLITE = re.compile(
 )
 
 _ADD = re.compile(
-    r"\b(?:remind|rmind|remnd)\s+me\b"
-    r"|\bset\s+(?:me\s+)?(?:up\s+)?(?:a|an|another|my)\s+(?:\w+\s+)?(?:reminder|alarm|timer)\b"
+    r"\b(?:remind|rmind|remnd|ping|nudge|buzz)\s+me\b"
+    r"|\bset\s+(?:me\s+)?(?:up\s+)?(?:a|an|another|my)\s+(?:\w+\s+)?(?:reminder|alarm|timer|alert)\b"
     r"|\b(?:add|create|make|put\s+in)\s+(?:a|an)\s+reminder\b"
     r"|^(?:a\s+)?(?:reminder|timer|alarm)\s+(?:to|for|about|in|at)\b"
     r"|\b(?:don't|do\s+not)\s+let\s+me\s+forget\b"
@@ -64,6 +64,8 @@ _TYPOS = {
     "tmrw": "tomorrow", "tmr": "tomorrow", "u": "you", "dont": "don't", "didnt": "didn't",
     "cant": "can't", "whats": "what's", "im": "i'm", "ive": "i've", "tonite": "tonight",
     "pls": "please", "plz": "please", "mins": "minutes", "hrs": "hours",
+    "2moro": "tomorrow", "2mrw": "tomorrow", "calender": "calendar", "appt": "appointment",
+    "appts": "appointments", "tmrw's": "tomorrow's",
 }  # fmt: skip
 _REMINDER_NOUN = re.compile(r"\b(?:remind\w*|reminders?|alarms?|timers?)\b")
 _REMINDER_WORDS = re.compile(
@@ -103,7 +105,7 @@ def normalize(text: str) -> str:
     return _POLITE.sub("", lowered).strip()
 
 
-def _cut(text: str, spans: tuple[tuple[int, int], ...]) -> str:
+def cut_spans(text: str, spans: tuple[tuple[int, int], ...]) -> str:
     keep = []
     last = 0
     for start, end in sorted(spans):
@@ -113,7 +115,7 @@ def _cut(text: str, spans: tuple[tuple[int, int], ...]) -> str:
     return " ".join(" ".join(keep).split())
 
 
-def _recase(task: str, original: str) -> str:
+def recase(task: str, original: str) -> str:
     """Give the task's words back the case the user typed ("annie" → "Annie")."""
     cased = {w.lower(): w for w in re.findall(r"[\w']+", original)}
     return re.sub(r"[\w']+", lambda m: cased.get(m.group(0), m.group(0)), task)
@@ -157,13 +159,13 @@ class IntentParser:
                 return self._call("reminder.move", arguments, text)
             return Parsed("none", None)
         when = find_when(words, now)
-        task = _cut(words, (*when.spans, (add.start(), add.end())))
+        task = cut_spans(words, (*when.spans, (add.start(), add.end())))
         task = _WHEN_WORDS.sub("", task).strip()
         task = _TASK_LEAD.sub("", task)
         task = _TASK_TAIL.sub("", task).strip()
         task = re.sub(r"^(?:in|at|on|for)\s+", "", task)
         when_text = _when_text(words, when.spans)
-        return self._call("reminder.add", {"text": _recase(task, text), "when": when_text}, text)
+        return self._call("reminder.add", {"text": recase(task, text), "when": when_text}, text)
 
     @staticmethod
     def _call(intent: str, arguments: dict[str, str], text: str) -> Parsed:

@@ -21,8 +21,12 @@ from os1.errors import OS1Error
 from os1.llm.base import ChatMessage, GenerationParams, Prompt, ToolCallingLLM
 from os1.skills.actions import ActionLog
 from os1.skills.base import Registry, SkillCall, SkillResult
-from os1.skills.intent import IntentParser, normalize
+from os1.skills.calendar import CalendarStore
+from os1.skills.calendar_skills import WRITE, Remote, calendar_skills
+from os1.skills.consent import Consents, answer_of
+from os1.skills.intent import normalize
 from os1.skills.reminders import ReminderStore, reminder_skills, when_words
+from os1.skills.requests import RequestParser
 from os1.skills.when import find_when
 from os1.store.db import Database
 from os1.store.state import StateStore
@@ -32,14 +36,17 @@ PENDING_KEY = "skills.pending"
 # The user's words that let a model's tool call through to the reminder skills.
 _ABOUT_REMINDERS = re.compile(
     r"\b(?:remind\w*|reminders?|alarms?|timers?|forget|forgetting|nudge|ping\s+me|"
-    r"alert\s+me|wake\s+me|snooze)\b"
+    r"alert\s+me|wake\s+me|snooze|calendar|calender|diary|agenda|schedule|appointments?|"
+    r"events?|meetings?)\b"
 )
 _TOOL_PROMPT = (
-    "You manage the user's reminders with the tools given. Call a tool only when the"
-    " user's message asks you to set, list, cancel or change a reminder; otherwise call"
-    " none. Give times in the user's words (such as 'tomorrow at 6pm'). It is now {now}."
+    "You manage the user's reminders and calendar with the tools given. Call a tool only"
+    " when the user's message asks you to set, list, cancel or change a reminder, or to"
+    " add, list or remove a calendar event; otherwise call none. Give times in the user's"
+    " words (such as 'tomorrow at 6pm'). It is now {now}."
 )
 PENDING_FOR = timedelta(minutes=10)
+_ASKS_WHEN = ("reminder.add", "calendar.add")  # a question back that a time answers
 
 
 class SkillRouter:
@@ -50,14 +57,20 @@ class SkillRouter:
         db: Database,
         zone: Callable[[], tuple[str, tzinfo]],
         clock: Clock = system_clock,
+        remote: Callable[[], Remote] = Remote,
     ) -> None:
         self.clock = clock
         self.zone = zone
+        self.remote = remote
         self.reminders = ReminderStore(db, clock)
-        self.registry = Registry(list(reminder_skills(self.reminders, zone)))
-        self.parser = IntentParser()
+        self.calendar = CalendarStore(db, clock)
+        self.registry = Registry(
+            [*reminder_skills(self.reminders, zone), *calendar_skills(self.calendar, zone, remote)]
+        )
+        self.parser = RequestParser()
         self.log = ActionLog(db, clock)
         self.state = StateStore(db, clock)
+        self.consents = Consents(db, clock)
 
     def now(self) -> datetime:
         return self.clock().astimezone(self.zone()[1])
@@ -68,6 +81,9 @@ class SkillRouter:
         ``model``, when given, is asked to choose a tool for requests the parser could
         not read."""
         now = self.now()
+        consent = self._answer_to_consent(text)
+        if consent is not None:
+            return consent
         parsed = self.parser.parse(text, now, just_talked_about=self._just_acted())
         call = parsed.call
         if call is None:
@@ -79,9 +95,36 @@ class SkillRouter:
         return self.run(call)
 
     def _just_acted(self) -> bool:
-        """Whether the last reminder action was a moment ago ("move it to 7" follows it)."""
+        """Whether the last action, a moment ago, was a reminder's ("move it to 7")."""
         last = self.log.recent(1)
-        return bool(last) and self.clock() - last[0].at < PENDING_FOR
+        return (
+            bool(last)
+            and last[0].skill.startswith("reminder.")
+            and self.clock() - last[0].at < PENDING_FOR
+        )
+
+    def _answer_to_consent(self, text: str) -> SkillResult | None:
+        """A plain yes or no to "Shall I add it to your calendar on … too?"."""
+        pending = self.consents.pending()
+        if pending is None:
+            return None
+        answer = answer_of(text)
+        if answer is None:
+            return None
+        self.consents.clear()
+        server = self.remote().server or "the server"
+        waiting = [uid for uid in pending.ids if (e := self.calendar.get(uid)) and e.push == "ask"]
+        if not waiting:
+            result = SkillResult("nothing", "There's nothing waiting to be sent any more.")
+        elif answer:
+            self.calendar.set_push(waiting, "send")
+            result = SkillResult("done", f"Okay, sending it to {server}.", {"uids": waiting})
+        else:
+            self.calendar.set_push(waiting, "local")
+            result = SkillResult("done", "Okay, it stays on this computer only.", {"uids": waiting})
+        call = SkillCall(f"consent.{pending.kind}", {"ids": waiting, "yes": answer}, "user", text)
+        self.log.record(call, result)
+        return result
 
     def _ask_model(self, model: ToolCallingLLM, text: str, now: datetime) -> SkillCall | None:
         if not _ABOUT_REMINDERS.search(normalize(text)):
@@ -109,16 +152,25 @@ class SkillRouter:
     def run(self, call: SkillCall) -> SkillResult:
         result = self.registry.act(call)
         self.log.record(call, result)
-        pending_text = result.data.get("text") if result.outcome == "question" else None
-        if call.skill == "reminder.add" and isinstance(pending_text, str) and pending_text:
-            self.state.put(PENDING_KEY, {"text": pending_text, "at": to_iso(self.clock())})
+        if result.outcome == "question" and call.skill in _ASKS_WHEN:
+            rest = {k: v for k, v in call.arguments.items() if k != "when"}
+            rest.update({k: v for k, v in result.data.items() if k in ("text", "title")})
+            if rest.get("text") or rest.get("title"):
+                self.state.put(
+                    PENDING_KEY,
+                    {"skill": call.skill, "arguments": rest, "at": to_iso(self.clock())},
+                )
         else:
             self.state.delete(PENDING_KEY)
+        if result.data.get("consent") == WRITE and isinstance(result.data.get("uid"), str):
+            earlier = self.consents.pending()
+            ids = [*(earlier.ids if earlier else ()), result.data["uid"]]
+            self.consents.ask(WRITE, ids, result.say)
         return result
 
     def _answer_to_pending(self, text: str, now: datetime) -> SkillCall | None:
         pending = self.state.get(PENDING_KEY) or {}
-        if not pending.get("text") or not pending.get("at"):
+        if pending.get("skill") not in _ASKS_WHEN or not pending.get("at"):
             return None
         if self.clock() - from_iso(pending["at"]) > PENDING_FOR:
             return None
@@ -128,8 +180,8 @@ class SkillRouter:
         if not when.found or leftover > 3:
             return None  # not an answer to "when?": a sentence of its own
         return SkillCall(
-            "reminder.add",
-            {"text": pending["text"], "when": " ".join(words[a:b] for a, b in when.spans)},
+            pending["skill"],
+            {**pending["arguments"], "when": " ".join(words[a:b] for a, b in when.spans)},
             asked_by="user",
             source_text=text,
         )

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from os1.clock import Clock, new_id, system_clock, to_iso
+from os1.skills.briefing import Briefing
 from os1.skills.reminders import ReminderStore
 from os1.skills.when import describe_moment
 from os1.skills.zone import stored_zone
@@ -38,7 +39,9 @@ class Scheduler:
         *,
         clock: Clock = system_clock,
         new_conversation_after: timedelta = timedelta(hours=6),
+        briefing: Briefing | None = None,
     ) -> None:
+        self.briefing = briefing
         self.db = db
         self.speaker = speaker
         self.zone = zone
@@ -48,7 +51,12 @@ class Scheduler:
         self.new_after = new_conversation_after
 
     def fire_due(self) -> list[Message]:
-        """Deliver every reminder that is due; returns the messages it stored."""
+        """Deliver every reminder that is due, and the morning briefing when its time has
+        come; returns the messages it stored."""
+        said = self.briefing.due() if self.briefing is not None else None
+        return ([said] if said else []) + self._fire_reminders()
+
+    def _fire_reminders(self) -> list[Message]:
         now = self.clock()
         due_iso = to_iso(now)
         if not self.db.query(
@@ -118,10 +126,12 @@ class Ticker:
         scheduler: Scheduler,
         deliver: Callable[[list[Message]], None],
         every: float = 1.0,
+        enabled: Callable[[], bool] = lambda: True,
     ) -> None:
         self.scheduler = scheduler
         self.deliver = deliver
         self.every = every
+        self.enabled = enabled  # read at each tick: turning reminders off stops them at once
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="os1-reminders", daemon=True)
 
@@ -131,6 +141,9 @@ class Ticker:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            if not self.enabled():
+                self._stop.wait(self.every)
+                continue
             try:
                 fired = self.scheduler.fire_due()
             except Exception:  # a locked or busy database: try again next tick
@@ -149,7 +162,11 @@ class Ticker:
 def reminder_ticker(app: App, show: Callable[[str], None]) -> Ticker | None:
     """Start firing ``app``'s reminders (each shown with ``show``); None when the user
     turned reminders off in conversation (``skills.reminders_in_chat``)."""
-    if not (app.settings.skills.enabled and app.settings.skills.reminders_in_chat):
+
+    def enabled() -> bool:
+        return app.settings.skills.enabled and app.settings.skills.reminders_in_chat
+
+    if not enabled():
         return None
     scheduler = app.scheduler()
 
@@ -158,4 +175,4 @@ def reminder_ticker(app: App, show: Callable[[str], None]) -> Ticker | None:
             show(f"{message.speaker}: {message.text}")
 
     deliver(scheduler.fire_due())  # what came due while OS1 was off, before anything else
-    return Ticker(scheduler, deliver).start()
+    return Ticker(scheduler, deliver, enabled=enabled).start()

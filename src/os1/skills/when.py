@@ -20,7 +20,7 @@ from dateutil.rrule import weekdays as _RRULE_DAYS
 
 from os1.memory.timeparse import MONTH_NAMES, WEEKDAYS
 
-__all__ = ["Recurrence", "When", "find_when"]
+__all__ = ["Days", "Recurrence", "When", "find_days", "find_when", "says_clock"]
 
 _DAY_CODES = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 _MONTHS = MONTH_NAMES
@@ -32,6 +32,12 @@ _NUMBERS = {
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
     "thirty": 30, "forty": 40, "forty-five": 45, "forty five": 45, "fifty": 50,
     "twenty-five": 25, "twenty five": 25, "ninety": 90, "a": 1, "an": 1,
+}  # fmt: skip
+_HOLIDAYS = {
+    "new year s eve": (12, 31), "new years eve": (12, 31), "nye": (12, 31),
+    "new year s day": (1, 1), "new years day": (1, 1), "christmas eve": (12, 24),
+    "christmas day": (12, 25), "christmas": (12, 25), "xmas": (12, 25), "boxing day": (12, 26),
+    "halloween": (10, 31), "valentine s day": (2, 14), "valentines day": (2, 14),
 }  # fmt: skip
 _PART_HOURS = {"morning": 9, "afternoon": 15, "evening": 18, "night": 20, "tonight": 20}
 
@@ -65,6 +71,7 @@ _RELATIVE_RE = re.compile(
     r"|\b(?P<n2>" + _NUM + r")\s+(?P<unit2>minutes?|mins?|hours?|hrs?|days?|weeks?)\s+"
     r"from\s+(?:now|today)\b"
 )
+_MONTH_BEFORE = re.compile(r"\b" + _MONTH + r"\s+(?:the\s+)?$")
 _DATE_AFTER = re.compile(r"(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH)
 _VAGUE_RE = re.compile(
     r"\b(?:sometime|some\s+time|later|soon|in\s+a\s+bit|in\s+a\s+while|at\s+some\s+point|"
@@ -75,6 +82,9 @@ _DAY_RE = re.compile(
     r"(?P<today>today|tonight|this\s+(?P<tpart>morning|afternoon|evening))"
     r"|(?P<tomorrow>tomorrow|tmrw|tomorow)(?:\s+(?P<mpart>morning|afternoon|evening|night))?"
     r"|(?P<dayafter>the\s+day\s+after\s+tomorrow)"
+    r"|(?P<hol>new\s+year'?s\s+eve|nye|new\s+year'?s\s+day|christmas\s+eve|christmas\s+day|"
+    r"christmas|xmas|boxing\s+day|halloween|valentine'?s\s+day)"
+    r"|(?:on\s+)?" + _WEEKDAY.replace("wd", "wdn") + r"\s+(?:of\s+)?(?P<wdnext>next\s+week)"
     r"|(?P<nextweek>next\s+week)(?:\s+on)?(?:\s+" + _WEEKDAY.replace("wd", "nwd") + r")?"
     r"|(?:(?P<qual>next|this|on|coming|this\s+coming)\s+)?"
     + _WEEKDAY
@@ -89,6 +99,10 @@ _EVERY_RE = re.compile(
     + r"|(?P<weekdays>every\s+weekday|on\s+weekdays))\b"
 )
 
+_EITHER_DAY_RE = re.compile(
+    r"\b(?:today|tomorrow|tonight|" + "|".join(WEEKDAYS) + r")\s+or\s+(?:on\s+)?"
+    r"(?:today|tomorrow|tonight|" + "|".join(WEEKDAYS) + r")\b"
+)
 _EITHER_RE = re.compile(
     r"\b(?:at\s+)?\d{1,2}(?::\d{2})?\s*(?:[ap]m)?\s+or\s+(?:at\s+)?\d{1,2}(?::\d{2})?\s*(?:[ap]m)?"
 )
@@ -264,16 +278,23 @@ def _resolve_hour(clock: _Clock, part: str | None) -> int:
     return hour + 12 if hour < 8 else hour  # "at 6" is six in the evening; "at 9" the morning
 
 
-def find_when(text: str, now: datetime) -> When:
-    """Read the time words of ``text`` (lower case) relative to ``now`` (aware, local)."""
+def find_when(
+    text: str, now: datetime, *, part: str | None = None, ask: str = "should I remind you"
+) -> When:
+    """Read the time words of ``text`` (lower case) relative to ``now`` (aware, local).
+
+    ``part`` is the part of the day the request suggests when the words do not say it
+    ("dinner at 8" is in the evening); ``ask`` ends the questions it asks back ("What
+    time should I remind you?")."""
+    hinted = part
     tz = now.tzinfo
     assert tz is not None, "now must carry the user's time zone"
     spans: list[tuple[int, int]] = []
 
-    either = _EITHER_RE.search(text)
+    either = _EITHER_RE.search(text) or _EITHER_DAY_RE.search(text)
     if either is not None:
         return When(
-            question=f"{either.group(0).strip().capitalize()}? Which time should I use?",
+            question=f"{either.group(0).strip().capitalize()}? Which should I use?",
             spans=((either.start(), either.end()),),
         )
     every_m = _EVERY_RE.search(text)
@@ -286,22 +307,14 @@ def find_when(text: str, now: datetime) -> When:
         if delta is not None:
             relative_day = _later(now, delta).date()  # "in 3 days", "a week from today": which day
             spans.append((rel.start(), rel.end()))
-    clock: _Clock | None = None
-    for m in _CLOCK_RE.finditer(text):
-        found = _clock_of(m)
-        if isinstance(found, str):
-            return When(question=found, spans=((m.start(), m.end()),))
-        if found is None or (not found.explicit and not _near_time_words(text, m)):
-            continue
-        if not found.explicit and _DATE_AFTER.match(text, m.end()):
-            continue  # "23 December": a day of the month
-        clock = found
-        break
+    clock = _first_clock(text)
+    if isinstance(clock, When):
+        return clock
 
     if every_m is not None:
         spans.append((every_m.start(), every_m.end()))
         part = every_m.group("epart")
-        at = time(_resolve_hour(clock, part), clock.minute) if clock else None
+        at = time(_resolve_hour(clock, part or hinted), clock.minute) if clock else None
         if clock:
             spans.append(clock.span)
         if at is None:
@@ -321,17 +334,22 @@ def find_when(text: str, now: datetime) -> When:
             continue
         day_m = candidate
         break
+    paired = _paired_date(text, day_m, now) if day_m is not None else None
+    if isinstance(paired, str):
+        return When(question=paired, spans=((day_m.start(), day_m.end()),))  # type: ignore[union-attr]
+    if paired is not None:
+        spans.append(paired)
     if relative_day is not None:
         if clock is not None:
             spans.append(clock.span)
-            at = time(_resolve_hour(clock, None), clock.minute)
+            at = time(_resolve_hour(clock, hinted), clock.minute)
         else:
             at = time(9)
-        return _future(datetime.combine(relative_day, at, tzinfo=tz), now, tuple(spans))
+        return _future(datetime.combine(relative_day, at, tzinfo=tz), now, tuple(spans), ask)
     vague = _VAGUE_RE.search(text)
     if clock is None and vague is not None:
         return When(
-            question="When exactly should I remind you?",
+            question=f"When exactly {ask}?",
             spans=(*spans, (vague.start(), vague.end())),
         )
     if clock is None and day_m is None:
@@ -346,23 +364,134 @@ def find_when(text: str, now: datetime) -> When:
         return When(question=question, spans=tuple(spans))
     if clock is None:
         if day is None or (day == now.date() and part is None):
-            return When(question="What time should I remind you?", spans=tuple(spans))
+            return When(question=f"What time {ask}?", spans=tuple(spans))
         hour = _PART_HOURS.get(part or "", 9)
         due = datetime.combine(day, time(hour), tzinfo=tz)
-        return _future(due, now, tuple(spans))
-    hour = _resolve_hour(clock, part)
+        return _future(due, now, tuple(spans), ask)
+    hour = _resolve_hour(clock, part or hinted)
     at = time(hour, clock.minute)
     if day is None:
         due = datetime.combine(now.date(), at, tzinfo=tz)
         if _passed(due, now):
-            plain = clock.meridiem is None and clock.part is None and part is None
+            plain = clock.meridiem is None and clock.part is None and not (part or hinted)
             evening = due + timedelta(hours=12)
             if plain and 1 <= hour < 12 and not _passed(evening, now):
                 due = evening  # "at 9" said at 10 am: nine tonight
             else:
                 due = datetime.combine(now.date() + timedelta(days=1), at, tzinfo=tz)
         return When(due=due, spans=tuple(spans))
-    return _future(datetime.combine(day, at, tzinfo=tz), now, tuple(spans))
+    return _future(datetime.combine(day, at, tzinfo=tz), now, tuple(spans), ask)
+
+
+_SPAN_RE = re.compile(
+    r"\b(?:(?P<thisweek>(?:this|the\s+rest\s+of\s+the|this\s+coming)\s+week)"
+    r"|(?P<nextweek>next\s+week)(?!\s+on\b|\s+" + _WEEKDAY.replace("wd", "swd") + r")"
+    r"|(?P<nextweekend>next\s+weekend|the\s+weekend\s+after\s+this(?:\s+one)?)|(?P<weekend>(?:this|the|on\s+the|over\s+the)\s+weekend)"
+    r"|(?P<afternext>the\s+week\s+after\s+next)|(?P<month>(?:this|the\s+rest\s+of\s+the)\s+month)|(?P<few>(?:the\s+)?(?:next|coming)\s+(?:few|couple\s+of)\s+days))\b"
+)
+
+
+_RANGE_JOIN = re.compile(r"\s*(?:to|until|till|through|thru|and|-|or)\s+(?:the\s+|on\s+)?")
+
+
+@dataclass(frozen=True)
+class Days:
+    """The days a question covers ("what's on this week?"), first and last included."""
+
+    first: date | None = None
+    last: date | None = None
+    question: str | None = None
+
+    @property
+    def found(self) -> bool:
+        return self.first is not None or self.question is not None
+
+
+def find_days(text: str, now: datetime) -> Days:
+    """Which days ``text`` (lower case) asks about, relative to ``now`` (aware, local)."""
+    today = now.date()
+    for candidate in _DAY_RE.finditer(text):
+        if candidate.group("wdnext"):  # "Monday next week": one day, not the week
+            day, _part, _question = _day_of(candidate, now)
+            return Days(day, day)
+    span = _SPAN_RE.search(text)
+    if span is not None:
+        sunday = today + timedelta(days=6 - today.weekday())
+        saturday = today + timedelta(days=(5 - today.weekday()) % 7)
+        if span.group("afternext"):
+            return Days(sunday + timedelta(days=8), sunday + timedelta(days=14))
+        if span.group("thisweek"):
+            return Days(today, sunday)
+        if span.group("nextweek"):
+            return Days(sunday + timedelta(days=1), sunday + timedelta(days=7))
+        if span.group("weekend"):
+            start = today if today.weekday() == 6 else saturday
+            return Days(start, start + timedelta(days=1 if start.weekday() == 5 else 0))
+        if span.group("nextweekend"):
+            start = saturday + timedelta(days=7 if today.weekday() < 5 else 0)
+            if today.weekday() == 6:
+                start = today + timedelta(days=6)
+            return Days(start, start + timedelta(days=1))
+        if span.group("month"):
+            return Days(today, today.replace(day=1) + relativedelta(months=1, days=-1))
+        return Days(today, today + timedelta(days=3))
+    found: list[tuple[re.Match[str], date]] = []
+    for candidate in _DAY_RE.finditer(text):
+        if candidate.group("dom") and not (candidate.group("mon") or _ordinal(candidate)):
+            continue
+        day, _part, question = _day_of(candidate, now)
+        if question:
+            return Days(question=question)
+        assert day is not None
+        found.append((candidate, day))
+    if not found:
+        return Days()
+    (first_m, first), *rest = found
+    if rest and _RANGE_JOIN.fullmatch(text[first_m.end() : rest[0][0].start()]):
+        return Days(first, max(first, rest[0][1]))  # "from the 21st to the 23rd"
+    return Days(first, first)
+
+
+def _paired_date(text: str, day_m: re.Match[str], now: datetime) -> tuple[int, int] | str | None:
+    """'Monday the 14th': the date after a weekday, said again. Its span when both name
+    one day; a question when they do not ('Monday the 15th' when the 15th is a Tuesday)."""
+    if not day_m.group("wd"):
+        return None
+    following = _DAY_RE.match(text, day_m.end() + 1) if day_m.end() < len(text) else None
+    if following is None or not (following.group("dom") or following.group("mon2")):
+        return None
+    if following.group("dom") and not (following.group("mon") or _ordinal(following)):
+        return None
+    named, _, _ = _day_of(day_m, now)
+    dated, _, question = _day_of(following, now)
+    if question or dated is None:
+        return question
+    if named != dated:
+        weekday = WEEKDAYS[dated.weekday()].title()
+        return f"The {_nth(dated.day)} is a {weekday}. Which day did you mean?"
+    return (following.start(), following.end())
+
+
+def _first_clock(text: str) -> _Clock | When | None:
+    """The first clock time in ``text``; a question for one that cannot exist."""
+    for m in _CLOCK_RE.finditer(text):
+        found = _clock_of(m)
+        if isinstance(found, str):
+            return When(question=found, spans=((m.start(), m.end()),))
+        if found is None or (not found.explicit and not _near_time_words(text, m)):
+            continue
+        if not found.explicit and _DATE_AFTER.match(text, m.end()):
+            continue  # "23 December": a day of the month
+        if not found.explicit and _MONTH_BEFORE.search(text, 0, m.start()):
+            continue  # "March 24": a day of the month
+        return found
+    return None
+
+
+def says_clock(text: str) -> bool:
+    """Whether ``text`` names a time of day or a delay ("at 6", "in 20 minutes"), not
+    only a day: a calendar makes a day-only event last the whole day."""
+    return _RELATIVE_RE.search(text) is not None or _first_clock(text) is not None
 
 
 def _passed(due: datetime, now: datetime) -> bool:
@@ -376,11 +505,10 @@ def _later(now: datetime, delta: timedelta) -> datetime:
     return (now.astimezone(UTC) + delta).astimezone(now.tzinfo)
 
 
-def _future(due: datetime, now: datetime, spans: tuple[tuple[int, int], ...]) -> When:
+def _future(due: datetime, now: datetime, spans: tuple[tuple[int, int], ...], ask: str) -> When:
     if _passed(due, now):
         return When(
-            question=f"{describe_moment(due, now).capitalize()} has already passed."
-            " When should I remind you?",
+            question=f"{describe_moment(due, now).capitalize()} has already passed. When {ask}?",
             spans=spans,
         )
     return When(due=due, spans=spans)
@@ -439,6 +567,13 @@ def _day_of(m: re.Match[str], now: datetime) -> tuple[date | None, str | None, s
         return today + timedelta(days=1), m.group("mpart"), None
     if m.group("dayafter"):
         return today + timedelta(days=2), None, None
+    if m.group("hol"):
+        month, day_number = _HOLIDAYS[re.sub(r"\W+", " ", m.group("hol"))]
+        found = date(today.year, month, day_number)
+        return (found if found >= today else found.replace(year=today.year + 1)), None, None
+    if m.group("wdnext"):
+        monday = today + timedelta(days=7 - today.weekday())
+        return monday + timedelta(days=_weekday_index(m.group("wdn"))), None, None
     if m.group("nextweek"):
         monday = today + timedelta(days=7 - today.weekday())
         named = m.group("nwd")

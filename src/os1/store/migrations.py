@@ -138,4 +138,26 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0005_calendar",
+        """
+        CREATE TABLE events (
+            uid         TEXT PRIMARY KEY,
+            ical        TEXT NOT NULL,
+            title       TEXT NOT NULL,
+            starts_at   TEXT NOT NULL,
+            last_end_at TEXT,
+            status      TEXT NOT NULL DEFAULT 'active'
+                        CHECK (status IN ('active', 'deleted')),
+            href        TEXT,
+            etag        TEXT,
+            push        TEXT CHECK (push IN ('ask', 'send', 'local')),
+            created_at  TEXT NOT NULL,
+            updated_at  TEXT NOT NULL
+        );
+        CREATE INDEX events_time ON events (status, starts_at);
+        CREATE INDEX events_push ON events (push) WHERE push IS NOT NULL;
+        CREATE UNIQUE INDEX events_href ON events (href) WHERE href IS NOT NULL;
+        """,
+    ),
 ]

@@ -11,6 +11,10 @@ const SETTING_LABELS = {
   "voice.barge_in": ["Talk over it", "Stop speaking when you start talking."],
   model: ["Model", "The language model your companion thinks with: embedded, gguf:/path/to/model.gguf, openai:NAME or fake."],
   "voice.stt_model": ["Speech recognition", "tiny.en is fastest; base understands a little more."],
+  "skills.enabled": ["Act on requests", "Set reminders and calendar events when you ask; off = only talk."],
+  "skills.reminders_in_chat": ["Say reminders when due", "Reminders appear in the conversation on every device."],
+  "skills.briefing_at": ["Morning briefing", "When to tell you what today holds, such as 07:30; empty = none."],
+  "calendar.allow_writes": ["Send calendar changes without asking", "Off: OS1 asks before it changes your CalDAV calendar."],
 };
 const VOICE_KEYS = ["voice.voice", "voice.rate", "voice.pitch", "voice.mood_prosody", "voice.barge_in", "voice.stt_model"];
 const COMPANION_KEYS = ["model"];

@@ -1,0 +1,294 @@
+"""Requests for the calendar, read deterministically: "put dinner with Amy on Friday at
+8", "what's on tomorrow?", "take the meeting with Bob off my calendar".
+
+Like the reminder parser it acts only on a request: "I had dinner with Amy on Friday at
+8" or "what's on your mind?" is left to the conversation. Reminder requests are read
+first (``skills.requests``), so "remind me about dinner on Friday" stays a reminder.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from os1.memory.timeparse import MONTH_NAMES, WEEKDAYS
+from os1.skills.base import SkillCall
+from os1.skills.intent import Parsed, cut_spans, normalize, recase
+from os1.skills.when import find_days, find_when
+
+_CAL = r"(?:calendar|diary|agenda|schedule|planner|calender)"
+_VERB = (
+    r"(?:put|pop|add|schedule|book|pencil|set\s+up|arrange|plan|block(?:\s+out|\s+off)?|"
+    r"create|enter|save|mark|jot|note|stick|organi[sz]e|make)"
+)
+_ADD_START = re.compile(
+    r"(?:^|\b(?:can|could|would|will)\s+you\s+|\bplease\s+)" + _VERB + r"\b(?:\s+(?:down|in))?\s+"
+    r"(?:(?:a|an|new)\s+)?(?:(?:event|appointment|entry)\s*:\s*)?"
+    r"|^(?:calendar|new\s+event|event|diary)\s*:\s*"
+)
+_LABEL = re.compile(r"^(?:calendar|new\s+event|event|diary)\s*:\s*")
+_ADD_BACK = re.compile(
+    r"(?:^|\s)(?:(?:can|could|would|will)\s+(?:you|u)\s+)?(?:add|put|pop|pencil|stick|save|enter|"
+    r"note|write|schedule|book|get)\s+(?:(?:it|that|this|them)(?:\s+(?:down|in))?"
+    r"(?:\s+(?:in|into|on|to)\s+(?:my|the)\s+" + _CAL + r")?"
+    r"|(?:in|into|on|to)\s+(?:my\s+|the\s+)?" + _CAL + r")(?:\s+(?:for\s+me|too|thanks|ta))?\s*$"
+)
+_IN_CAL = re.compile(r"\s*\b(?:in|into|on|to|onto|in\s+to)\s+(?:my|the|our)\s+" + _CAL + r"\b")
+_NOT_ADD = re.compile(
+    r"^" + _VERB + r"\s+(?:is|was|are|were|'s|seems|looks|sounds|means)\b"
+    r"|^add\s+(?:it\s+)?(?:up|to\s+that|to\s+this)\b|^put\s+on\s+(?:some|the|a)\b"
+    r"|^(?:add|put)\s+\d+\s+(?:and|to|plus)\s+\d+|\bput\s+(?:\w+\s+){0,3}(?:to\s+bed|away|back)\b"
+    r"|\bput\s+(?:yourself|myself|it\s+this\s+way)\b|^make\s+(?:me|sure|it|a\s+(?:cup|coffee|tea))"
+)
+_EVENT_NOUN = re.compile(
+    r"\b(?:dinner|lunch|breakfast|brunch|meeting|appointment|appt|call|class|lesson|session|party|"
+    r"concert|game|practice|date|drinks|coffee|tennis|yoga|club|event|entry|interview|visit|"
+    r"check-?up|dentist|doctor|vet|haircut|gym|training|rehearsal|recital|play|show|match|"
+    r"conference|workshop|webinar|zoom|standup|stand-up|review|catch-?up|booking|reservation|"
+    r"birthday|wedding|trip|flight|massage|physio|therapy|exam|course|service|viewing)s?\b"
+)
+_CANCEL = re.compile(
+    r"\b(?:cancel|delete|remove|drop|clear|scrap|scratch|strike|call\s+off|get\s+rid\s+of|"
+    r"take\s+(?P<inner>(?:[\w']+\s+){0,6}?)(?:off|out))\b"
+)
+_OFF_CAL = re.compile(r"\b(?:off|out\s+of|from)\s+(?:my|the)\s+" + _CAL + r"\b")
+_MENTION = re.compile(
+    r"^(?:i|we|he|she|they|my|our|his|her|their)\s+(?:\w+\s+)?(?:had|was|were|did|went|"
+    r"cancelled|canceled|booked|scheduled|got|have\s+been|'ve\s+been|love|hate|loved|can't)\b"
+    r"|^(?:should|shall|did|would)\s+(?:i|we)\b"
+)
+_LIST = re.compile(
+    r"^what(?:'s|\s+is|s)?\s+on\s*(?:$|(?=for\b|my\b|the\s+(?:\d|day|week|calendar|agenda|schedule)"
+    r"|today|tonight|tomorrow|this\b|next\b|on\b|\d|"
+    + "|".join(WEEKDAYS)
+    + "|"
+    + "|".join(MONTH_NAMES)
+    + r"|new\s+year|christmas))"
+    r"|^what\s+(?:have|do|'ve|did)?\s*i\s*(?:'ve)?\s+(?:got|have)(?!\s+to\b)"
+    r"|^what've\s+i\s+got|^whatve\s+i\s+got"
+    r"|^(?:what|how)\b.*\b(?:look|looking|looks)\b"
+    r"|^(?:am|are)\s+(?:i|we)\s+(?:\w+\s+)?(?:free|busy|available|booked|double\s+booked)\b"
+    r"(?!\s+to\b)"
+    r"|^is\s+my\s+(?:\w+\s+)?(?:free|busy|clear|full|packed)\b"
+    r"|^(?:any|anything|do\s+i\s+have\s+any(?:thing)?|is\s+(?:there\s+)?anything|"
+    r"have\s+i\s+got\s+anything|are\s+there\s+any)\b"
+    r"|\b(?:read|tell|show|give|check|list|go\s+through)\b.*\b(?:my|the)\s+(?:" + _CAL + r"|"
+    r"appointments|events|meetings|plans|day|week)\b"
+    r"|^show\s+me\s+(?:everything|what's\s+on|my)"
+    r"|^what(?:'s|\s+is)\s+(?:my|the)\s+(?:first|next|last)\s+(?:meeting|appointment|event|thing)"
+    r"|^what(?:'s|\s+is)\s+(?:in|on)\s+(?:my|the)\s+"
+    + _CAL
+    + r"|^what\s+(?:does|is)\s+my\s+"
+    + _CAL
+    + r"|^what(?:'s|\s+is)\s+(?:my|the)\s+(?:plans?|"
+    + _CAL
+    + r")\b"
+)
+_LIST_TOPIC = re.compile(
+    r"\b(?:" + _CAL + r"|appointments?|events?|meetings?|plans?|planned|scheduled|booked|free|"
+    r"busy|available|on|happening|coming\s+up|look|looking|looks|everything|packed)\b"
+)
+_PEOPLE = re.compile(
+    r"\b(?:with|w/)\s+((?:(?:Dr|Mr|Mrs|Ms|Prof)\.?\s+)?[A-Z][\w'-]*"
+    r"(?:\s*(?:,|and|&)\s*(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?\s+)?[A-Z][\w'-]*)*)"
+)
+_PLACE = re.compile(
+    r"\b(?:at|in)\s+(?P<place>(?:the|a)\s+[\w'-]+(?:\s+[\w'-]+){0,3}|[\w'-]+'s(?:\s+place)?"
+    r"|[a-z][\w'-]*\s+(?:cafe|café|restaurant|hall|room|office|garage|market|bar|pub|gym|park)"
+    r"|the\s+office|home|work)\b"
+)
+_NAMED_PLACE = re.compile(r"\b(?:at|in)\s+([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*){0,3})")
+_DURATION = re.compile(
+    r"\b(?:for\s+|take\s+(?:about\s+|around\s+)?|lasts?\s+(?:about\s+)?|"
+    r"it'll\s+take\s+(?:about\s+)?)"
+    r"(?P<n>\d+|an?|one|two|three|four|half\s+an)\s+(?P<unit>minutes?|mins?|hours?|hrs?)"
+    r"(?P<half>\s+and\s+a\s+half)?\b|\b(?P<n2>\d+|thirty|fifteen|forty[- ]five|ninety)[- ]"
+    r"(?P<unit2>minute|min|hour)\b"
+)
+_FROM_TO = re.compile(
+    r"\b(?:from\s+(?P<a>\d{1,2}(?::\d{2})?)\s*(?P<ap>[ap]m)?\s+(?:to|till|until|-)\s+"
+    r"|(?P<a2>\d{1,2}(?::\d{2})?)\s*(?P<ap2>[ap]m)?\s*-\s*)"
+    r"(?P<b>\d{1,2}(?::\d{2})?)\s*(?P<bp>[ap]m)?"
+)
+_LEAD = re.compile(
+    r"^(?:(?:a|an|the|my|in|down|up|for|me|to|that|it's|it\s+is|there's|i've\s+got|i\s+have)\s+)+"
+)
+_TAIL = re.compile(
+    r"(?:\s+(?:please|thanks|for\s+me|in|on|at|for|too|and|then|down|it's|it\s+is|it'll|"
+    r"take|about|haven't\s+decided\s+yet|whichever|entry|that|it))+$"
+)
+_NUMBERS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "half an": 0.5, "thirty": 30,
+    "fifteen": 15, "forty-five": 45, "forty five": 45, "ninety": 90,
+}  # fmt: skip
+
+
+_GERUNDS = {
+    "scheduling": "schedule", "adding": "add", "putting": "put", "booking": "book",
+    "deleting": "delete", "removing": "remove", "reading": "read", "checking": "check",
+    "cancelling": "cancel", "canceling": "cancel", "popping": "pop", "creating": "create",
+    "taking": "take", "clearing": "clear", "listing": "list", "telling": "tell",
+    "showing": "show", "making": "make", "setting": "set",
+}  # fmt: skip
+_MIND = re.compile(r"(?:^|\b(?:would|do)\s+you\s+)mind\s+(\w+ing)\b")
+_WANT = re.compile(
+    r"^(?:i'd|i\s+would|i\s+want|i\s+need|i'd\s+love|we\s+need|i\s+wanna)\s+(?:to\s+)?"
+    r"(?=" + _VERB + r"\b)"
+)
+_MY_DAYS = {"my day": "today", "my week": "this week", "my weekend": "this weekend"}
+_STRONG_LIST = re.compile(
+    r"\b(?:do\s+i\s+have|have\s+i\s+got|i've\s+got|i\s+have\s+got)\s+anything\b"
+    r"|\bwhat\s+(?:i've|i\s+have)\s+got\b|^what(?:'s|\s+is)\s+happening\b"
+    r"|\b(?:rundown|overview|summary)\s+of\s+my\b|^what\s+time\s+is\s+my\b"
+    r"|\bwhat(?:'s|\s+is)\s+(?:on|in)\s+(?:my|the)\s+"
+    + _CAL
+    + r"|^(?:show|list)\s+(?:me\s+)?everything\b"
+)
+
+
+def _prepare(text: str) -> str:
+    words = normalize(text).replace("w/", "with")
+    words = _MIND.sub(lambda m: _GERUNDS.get(m.group(1), m.group(0)), words)
+    return _WANT.sub("", words)
+
+
+class CalendarParser:
+    def parse(self, text: str, now: datetime) -> Parsed:
+        words = _prepare(text)
+        if not words or _MENTION.search(words):
+            return Parsed("none", None)
+        listed = self._list(words, text, now)
+        if listed is not None:
+            return listed
+        cancel = _CANCEL.search(words)
+        if cancel and (
+            _EVENT_NOUN.search(words) or _OFF_CAL.search(words) or re.search(_CAL, words)
+        ):
+            return _call("calendar.cancel", {"which": _which(words, cancel)}, text)
+        if _NOT_ADD.search(words):
+            return Parsed("none", None)
+        back = _ADD_BACK.search(words)
+        if back is not None and back.start() > 0:
+            body = words[: back.start()]  # "dinner at Nobu on the 26th at 8, add it"
+            lead = _LABEL.match(body)
+            return self._add(body[lead.end() :] if lead else body, words, text, now)
+        start = _ADD_START.search(words)
+        if start is None:
+            return Parsed("none", None)
+        return self._add(words[start.end() :], words, text, now)
+
+    @staticmethod
+    def _list(words: str, text: str, now: datetime) -> Parsed | None:
+        if _ADD_START.search(words) and not _STRONG_LIST.search(words):
+            return None
+        days_words = re.sub(
+            r"\b(?:my\s+day|my\s+week|my\s+weekend)\b", lambda m: _MY_DAYS[m.group(0)], words
+        )
+        strong = _STRONG_LIST.search(words)
+        weak = _LIST.search(words) and _LIST_TOPIC.search(words)
+        if not (strong or weak):
+            return None
+        if find_days(days_words, now).found or re.search(_CAL, words):
+            return _call("calendar.list", {"when": days_words}, text)
+        return None
+
+    def _add(self, body: str, words: str, text: str, now: datetime) -> Parsed:
+        minutes = None
+        span = _FROM_TO.search(body)
+        if span is not None:
+            minutes, body = _from_to(span, body)
+        duration = _DURATION.search(body)
+        if duration is not None:
+            minutes = minutes or _duration(duration)
+            body = (body[: duration.start()] + " " + body[duration.end() :]).strip()
+        body = _IN_CAL.sub(" ", body)
+        when = find_when(body, now)
+        anchored = (
+            re.search(_CAL, words)
+            or _EVENT_NOUN.search(body)
+            or find_days(body, now).found
+            or _people(text)
+        )
+        if not anchored:
+            return Parsed("none", None)
+        when_text = " ".join(body[a:b] for a, b in sorted(when.spans))
+        rest = cut_spans(body, when.spans)
+        place = ""
+        found_place = _PLACE.search(rest)
+        named = _NAMED_PLACE.search(text)
+        if found_place is None and named is not None:
+            # "at Lucky Star": a place named with capitals, as typed.
+            found_place = re.search(r"\b(?:at|in)\s+(?P<place>" + re.escape(named.group(1).lower())
+                                    + r")\b", rest)  # fmt: skip
+        if found_place is not None:
+            place = found_place.group("place")
+            rest = (rest[: found_place.start()] + rest[found_place.end() :]).strip()
+        title = _TAIL.sub("", _LEAD.sub("", " ".join(rest.replace(",", " ").split()))).strip()
+        if not title:
+            return Parsed("none", None)
+        arguments = {
+            "title": recase(title, text),
+            "when": when_text,
+            "place": recase(place, text),
+            "people": ", ".join(_people(text)),
+        }
+        if minutes:
+            arguments["minutes"] = str(minutes)
+        return _call("calendar.add", arguments, text)
+
+
+def _call(intent: str, arguments: dict[str, str], text: str) -> Parsed:
+    return Parsed(intent, SkillCall(intent, arguments, asked_by="user", source_text=text))
+
+
+def _people(original: str) -> list[str]:
+    found: list[str] = []
+    for m in _PEOPLE.finditer(original.replace("w/", "with ")):
+        for name in re.split(r"\s*(?:,|\band\b|&)\s*", m.group(1)):
+            if name and name not in found:
+                found.append(name)
+    return found
+
+
+def _which(words: str, cancel: re.Match[str]) -> str:
+    inner = cancel.group("inner") or ""
+    which = _OFF_CAL.sub(" ", f"{words[: cancel.start()]} {inner} {words[cancel.end() :]}")
+    which = re.sub(
+        r"\b(?:is\s+off|isn't\s+happening|not\s+happening|anymore|any\s+more|it|please|i\s+need"
+        r"\s+to|can\s+you|take|out|off|from|my|the|of|entry|i'm\s+not\s+going|he's|she's|"
+        r"injured|delete|remove|cancel)\b",
+        " ",
+        which,
+    )
+    return " ".join(which.split())
+
+
+def _from_to(m: re.Match[str], body: str) -> tuple[int | None, str]:
+    """'from 2 to 4pm': the length, and the words with 'at 2pm' in place of the span."""
+
+    def minutes_of(clock: str) -> int:
+        hour, _, minute = clock.partition(":")
+        return int(hour) % 12 * 60 + int(minute or 0)
+
+    start_text = m.group("a") or m.group("a2")
+    start_ap = m.group("ap") or m.group("ap2")
+    end_pm = m.group("bp") or start_ap
+    start_pm = start_ap or end_pm
+    a, b = minutes_of(start_text), minutes_of(m.group("b"))
+    if start_pm == "pm" and start_ap is None and a > b:
+        start_pm = "am"  # "from 11 to 1pm"
+    a += 720 if start_pm == "pm" else 0
+    b += 720 if end_pm == "pm" else 0
+    length = b - a if b > a else None
+    said = f"at {start_text}{start_pm or ''}"
+    return length, body[: m.start()] + said + body[m.end() :]
+
+
+def _duration(m: re.Match[str]) -> int | None:
+    count = m.group("n") or m.group("n2")
+    unit = m.group("unit") or m.group("unit2")
+    number = float(count) if count.isdigit() else _NUMBERS.get(count.replace("-", " "), 0)
+    if m.group("half"):
+        number += 0.5
+    minutes = number * (60 if unit.startswith("h") else 1)
+    return int(minutes) or None
