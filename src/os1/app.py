@@ -29,6 +29,7 @@ from os1.skills.briefing import Briefing, parse_clock
 from os1.skills.caldav import Account, CalDAVClient, password_for
 from os1.skills.calendar import CalendarStore
 from os1.skills.calendar_skills import Remote
+from os1.skills.calendar_sync import STATE_KEY as CALENDAR_SYNC_KEY
 from os1.skills.calendar_sync import CalendarSync
 from os1.skills.router import SkillRouter
 from os1.skills.scheduler import Scheduler
@@ -182,9 +183,11 @@ class App:
             password_for(settings.caldav_password_env, settings.caldav_username),
             settings.timeout,
         )
+        last = StateStore(self.db, self.clock).get(CALENDAR_SYNC_KEY) or {}
+        found = last.get("calendar") if last.get("account") == settings.caldav_url else None
         return CalendarSync(
             CalendarStore(self.db, self.clock),
-            CalDAVClient(account),
+            CalDAVClient(account, calendar=found),
             self.zone,
             allow_writes=settings.allow_writes,
             clock=self.clock,

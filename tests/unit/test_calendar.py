@@ -296,8 +296,8 @@ def test_the_morning_briefing_is_said_once_a_day(clock: MovableClock) -> None:
     router.handle("remind me to call Annie tomorrow at 6pm")
     at: list[time | None] = [time(7, 30)]
     zone = lambda: ("Europe/Berlin", ZONE)  # noqa: E731
-    scheduler = Scheduler(db, "Iris", zone, clock=clock,
-                          briefing=Briefing(db, "Iris", zone, lambda: at[0], clock=clock))  # fmt: skip
+    briefing = Briefing(db, "Iris", zone, lambda: at[0], clock=clock)
+    scheduler = Scheduler(db, "Iris", zone, clock=clock, briefing=briefing)
     assert [m.meta.get("kind") for m in scheduler.fire_due()] == ["briefing"]  # today, late
     assert scheduler.fire_due() == []  # once a day
     clock.advance(hours=16)  # Thursday 07:00: not yet
@@ -312,3 +312,90 @@ def test_the_morning_briefing_is_said_once_a_day(clock: MovableClock) -> None:
     at[0] = None  # turned off
     clock.advance(days=1)
     assert [m.meta.get("kind") for m in scheduler.fire_due()] == ["reminder"]  # no briefing
+
+
+def test_half_a_time_then_the_other_half(clock: MovableClock) -> None:
+    router = _router(Database(":memory:"), clock)
+    asked = router.handle("add a meeting with Tom at 7")
+    assert asked is not None and asked.say == "Which day is meeting with Tom?"
+    done = router.handle("tomorrow")
+    assert done is not None
+    assert done.outcome == "done", done.say
+    assert _day(router, date(2026, 12, 10)) == ["19:00 meeting with Tom"]
+
+
+def test_cancel_words_inside_a_new_event_do_not_cancel(clock: MovableClock) -> None:
+    router = _router(Database(":memory:"), clock)
+    router.handle("put a call with Mum on Friday at 6pm")
+    made = router.handle(
+        "schedule a call with the landlord to remove the old boiler on Friday at 10"
+    )
+    assert made is not None
+    assert made.data.get("event"), made.say
+    assert len(_day(router, date(2026, 12, 11))) == 2
+
+
+def test_a_yes_answers_only_the_question_just_asked(clock: MovableClock) -> None:
+    router = _router(Database(":memory:"), clock, Remote("dav.example.org"))
+    first = router.handle("put dinner with Amy on Friday at 8")
+    assert first is not None
+    assert router.handle("how are you?") is None
+    assert router.handle("yes") is None  # not the next message: no longer an answer
+    assert router.calendar.get(first.data["uid"]).push == "ask"  # type: ignore[union-attr]
+
+
+def _ics(summary: str, uid: str, extra: str = "", start: str = "20261211T200000Z") -> str:
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\nBEGIN:VEVENT\r\n"
+        f"UID:{uid}\r\nDTSTAMP:20261201T000000Z\r\nDTSTART:{start}\r\n"
+        f"DTEND:20261211T210000Z\r\nSUMMARY:{summary}\r\n{extra}END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+
+
+def test_bad_events_from_the_server_never_block_a_sync(clock: MovableClock) -> None:
+    events = {
+        "/cal/a.ics": ('"1"', _ics("dinner", "a@x")),
+        "/cal/b.ics": ('"1"', _ics("broken", "b@x", start="garbage")),
+        "/cal/c.ics": ('"1"', _ics("every second", "c@x", "RRULE:FREQ=SECONDLY\r\n")),
+        "/cal/d.ics": ('"1"', _ics("bad rule", "d@x", "RRULE:FREQ=FOO\r\n")),
+    }
+    db = Database(":memory:")
+    report = _sync(db, clock, _fake_server(events)).run()
+    assert report.pulled == 1 and len(report.skipped) == 3
+    # The server puts another event where "dinner" was: it replaces it here.
+    events["/cal/a.ics"] = ('"2"', _ics("lunch", "e@x"))
+    report = _sync(db, clock, _fake_server(events)).run()
+    assert [e.title for e in CalendarStore(db, clock).all()] == ["lunch"]
+    store = CalendarStore(db, clock)
+    assert len(store.between(*day_bounds(date(2026, 12, 11), date(2026, 12, 11), ZONE), ZONE)) == 1
+
+
+def test_an_import_is_all_or_nothing(clock: MovableClock) -> None:
+    store = CalendarStore(Database(":memory:"), clock)
+    good = parse_calendar(_ics("dinner", "a@x"))
+    bad = parse_calendar(_ics("every second", "c@x", "RRULE:FREQ=SECONDLY\r\n"))
+    with pytest.raises(CalendarError, match="more often than daily"):
+        store.put_many([good, bad], ZONE, push=None)
+    assert store.count() == 0
+
+
+def test_cancelled_while_being_sent_is_taken_off_the_server(clock: MovableClock) -> None:
+    db = Database(":memory:")
+    router = _router(db, clock, Remote("dav.test", allow_writes=True))
+    made = router.handle("put dinner with Amy on Friday at 8")
+    assert made is not None
+    seen: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        if request.method == "PUT":
+            router.handle("cancel dinner with Amy")  # the user, while the PUT is in flight
+            return httpx.Response(201, headers={"ETag": '"1"'})
+        if request.method == "DELETE":
+            return httpx.Response(204)
+        return _fake_server({}).handle_request(request)
+
+    report = _sync(db, clock, httpx.MockTransport(handle)).run()
+    assert (report.pushed, report.deleted) == (1, 1)
+    assert seen[-2:] == ["PUT", "DELETE"]
+    assert CalendarStore(db, clock).all(with_deleted=True) == []

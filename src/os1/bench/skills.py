@@ -135,7 +135,7 @@ def _run_calendar_case(
     right_time: bool | None = None
     right_text: bool | None = None
     if intent == "calendar.add":
-        stored = events.between(now, now.replace(year=now.year + 2), zone)
+        stored = events.between(now, now + timedelta(days=730), zone)
         if case.get("ask"):
             right_time = right_intent and outcome is not None and outcome.outcome == "question"
             right_time = right_time and not stored

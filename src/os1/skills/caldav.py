@@ -30,7 +30,12 @@ _BATCH = 50
 
 
 class CalDAVError(OS1Error):
-    """The server cannot be reached or refused; nothing was changed here."""
+    """The server cannot be reached or refused; nothing was changed here. ``status`` is
+    the HTTP status when the server answered."""
+
+    def __init__(self, message: str, hint: str | None = None, status: int | None = None):
+        super().__init__(message, hint)
+        self.status = status
 
 
 class Conflict(CalDAVError):
@@ -78,7 +83,13 @@ def _propfind_body(*props: str) -> str:
 
 
 class CalDAVClient:
-    def __init__(self, account: Account, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        account: Account,
+        transport: httpx.BaseTransport | None = None,
+        calendar: str | None = None,
+    ) -> None:
+        """``calendar``: the calendar found last time, so the same one is used."""
         self.account = account
         self.http = httpx.Client(
             auth=(account.username, account.password),
@@ -87,7 +98,7 @@ class CalDAVClient:
             transport=transport,
             headers={"User-Agent": "OS1"},
         )
-        self._calendar: str | None = None
+        self._calendar = calendar
 
     def close(self) -> None:
         self.http.close()
@@ -128,14 +139,16 @@ class CalDAVClient:
             raise CalDAVError(
                 f"The CalDAV server at {self.server} refused the user name or password.",
                 "Check calendar.caldav_username and the password.",
+                status=401,
             )
         if response.status_code == 412:
-            raise Conflict(f"{url} changed on the server.")
+            raise Conflict(f"{url} changed on the server.", status=412)
         if response.status_code >= 400:
             raise CalDAVError(
                 f"The CalDAV server at {self.server} answered {method} with"
                 f" {response.status_code}.",
                 "It will be tried again at the next sync.",
+                status=response.status_code,
             )
         return response
 

@@ -15,6 +15,7 @@ etag) and whether a change made here still has to be sent there (``push``):
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -24,11 +25,12 @@ from typing import Any
 import icalendar
 import recurring_ical_events
 
-from os1.clock import Clock, new_id, system_clock, to_iso
+from os1.clock import Clock, from_iso, new_id, system_clock, to_iso
 from os1.errors import InputError
 from os1.skills.reminders import clean_text
 from os1.store.db import Database
 
+_log = logging.getLogger(__name__)
 PRODID = "-//OS1//Calendar//EN"
 DEFAULT_LENGTH = timedelta(hours=1)
 _FOREVER = None  # a repeating event without an end: ``last_end_at`` is NULL
@@ -169,7 +171,8 @@ def _vtimezone(tzid: str) -> icalendar.Timezone | None:
 
 def with_timezones(calendar: icalendar.Calendar) -> icalendar.Calendar:
     """The calendar with a VTIMEZONE for each zone its events name, as RFC 5545 asks of
-    what is sent to a server or written to a file (kept out of the store: they are big)."""
+    what is sent to a server or written to a file (events made here are stored without
+    them: they are big)."""
     have = {str(tz.get("TZID")) for tz in calendar.walk("VTIMEZONE")}
     for tzid in sorted(_tzids(calendar) - have):
         found = _vtimezone(tzid)
@@ -235,8 +238,35 @@ def _master(calendar: icalendar.Calendar) -> icalendar.Event:
     return masters[0] if masters else events[0]
 
 
+_FREQUENCIES = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
+
+
 def _index(calendar: icalendar.Calendar, zone: tzinfo) -> tuple[str, str, str, str | None]:
-    """(uid, title, first start, last end or None for an endless repetition), in UTC."""
+    """(uid, title, first start, last end or None for an endless repetition), in UTC;
+    ``CalendarError`` for an event that cannot be shown (a bad time or repetition)."""
+    try:
+        found = _read_index(calendar, zone)
+    except CalendarError:
+        raise
+    except Exception as exc:  # icalendar and dateutil raise many kinds on bad values
+        raise CalendarError(f"An event in it cannot be read ({exc}).") from exc
+    if repeats(calendar):
+        try:
+            rule = _master(calendar).get("RRULE")
+            frequency = {str(f).upper() for f in (rule.get("FREQ", []) if rule else [])}
+        except Exception as exc:
+            raise CalendarError(f"{found[1]!r} has a repetition that cannot be read.") from exc
+        if rule is not None and not frequency <= _FREQUENCIES:
+            raise CalendarError(f"{found[1]!r} repeats more often than daily; it was not kept.")
+        try:
+            start = from_iso(found[2])
+            recurring_ical_events.of(calendar).between(start, start + timedelta(days=1))
+        except Exception as exc:
+            raise CalendarError(f"{found[1]!r} has a repetition that cannot be read.") from exc
+    return found
+
+
+def _read_index(calendar: icalendar.Calendar, zone: tzinfo) -> tuple[str, str, str, str | None]:
     master = _master(calendar)
     uid = str(master.get("UID"))
     first = occurrence_of(master, uid, zone)
@@ -279,23 +309,43 @@ class CalendarStore:
     ) -> str:
         """Store (or replace) one event; returns its UID. ``keep_sync`` keeps the href and
         etag it had (a change made here to an event the server knows)."""
-        uid, title, starts, last = _index(calendar, zone)
-        now = to_iso(self.clock())
-        text = calendar.to_ical().decode()
-        with self.db.transaction() as conn:
-            old = conn.execute("SELECT href, etag FROM events WHERE uid = ?", (uid,)).fetchone()
-            if keep_sync and old is not None:
-                href, etag = old["href"], old["etag"]
-            conn.execute(
-                "INSERT INTO events (uid, ical, title, starts_at, last_end_at, status, href,"
-                " etag, push, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?,"
-                " ?, ?) ON CONFLICT (uid) DO UPDATE SET ical = excluded.ical, title ="
-                " excluded.title, starts_at = excluded.starts_at, last_end_at ="
-                " excluded.last_end_at, status = 'active', href = excluded.href, etag ="
-                " excluded.etag, push = excluded.push, updated_at = excluded.updated_at",
-                (uid, text, title, starts, last, href, etag, push, now, now),
-            )
+        [uid] = self.put_many([calendar], zone, push=push, href=href, etag=etag,
+                              keep_sync=keep_sync)  # fmt: skip
         return uid
+
+    def put_many(
+        self,
+        calendars: Iterable[icalendar.Calendar],
+        zone: tzinfo,
+        *,
+        push: str | None,
+        href: str | None = None,
+        etag: str | None = None,
+        keep_sync: bool = False,
+    ) -> list[str]:
+        """Store events all or none: every one is read first (``CalendarError`` for one
+        that cannot be), then all are written in one transaction."""
+        rows = [(_index(c, zone), c.to_ical().decode()) for c in calendars]
+        now = to_iso(self.clock())
+        with self.db.transaction() as conn:
+            for (uid, title, starts, last), text in rows:
+                where, tag = href, etag
+                old = conn.execute("SELECT href, etag FROM events WHERE uid = ?", (uid,))
+                found = old.fetchone()
+                if keep_sync and found is not None:
+                    where, tag = found["href"], found["etag"]
+                if where is not None:  # the server now holds another event at that address
+                    conn.execute("DELETE FROM events WHERE href = ? AND uid != ?", (where, uid))
+                conn.execute(
+                    "INSERT INTO events (uid, ical, title, starts_at, last_end_at, status, href,"
+                    " etag, push, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', ?, ?,"
+                    " ?, ?, ?) ON CONFLICT (uid) DO UPDATE SET ical = excluded.ical, title ="
+                    " excluded.title, starts_at = excluded.starts_at, last_end_at ="
+                    " excluded.last_end_at, status = 'active', href = excluded.href, etag ="
+                    " excluded.etag, push = excluded.push, updated_at = excluded.updated_at",
+                    (uid, text, title, starts, last, where, tag, push, now, now),
+                )
+        return [row[0][0] for row in rows]
 
     def get(self, uid: str) -> StoredEvent | None:
         rows = self.db.query("SELECT * FROM events WHERE uid = ?", (uid,))
@@ -332,12 +382,24 @@ class CalendarStore:
                 "UPDATE events SET push = ? WHERE uid = ?", [(push, uid) for uid in uids]
             )
 
-    def mark_synced(self, uid: str, href: str, etag: str | None) -> None:
+    def mark_synced(self, uid: str, href: str, etag: str | None, seen: str) -> str:
+        """Record that the event as it was at ``seen`` (its updated_at) is on the server.
+        'synced'; 'changed' when it changed here meanwhile (that change still goes);
+        'gone' when it was deleted here meanwhile (the caller deletes it there)."""
         with self.db.transaction() as conn:
+            row = conn.execute("SELECT updated_at FROM events WHERE uid = ?", (uid,)).fetchone()
+            if row is None:
+                return "gone"
+            if row["updated_at"] != seen:
+                conn.execute(
+                    "UPDATE events SET href = ?, etag = ? WHERE uid = ?", (href, etag, uid)
+                )
+                return "changed"
             conn.execute(
                 "UPDATE events SET href = ?, etag = ?, push = NULL WHERE uid = ?",
                 (href, etag, uid),
             )
+            return "synced"
 
     def adopt(self, uid: str, href: str | None, etag: str | None) -> None:
         """Take the server's place for an event without touching its pending change."""
@@ -355,7 +417,12 @@ class CalendarStore:
             " AND (last_end_at IS NULL OR last_end_at > ?)",
             (to_iso(end.astimezone(UTC)), to_iso(start.astimezone(UTC))),
         )
-        found = [o for row in rows for o in self._expand(row["uid"], row["ical"], start, end, zone)]
+        found: list[Occurrence] = []
+        for row in rows:
+            try:
+                found.extend(self._expand(row["uid"], row["ical"], start, end, zone))
+            except Exception:  # one unreadable event must not hide the others
+                _log.warning("event %s cannot be expanded; skipped", row["uid"], exc_info=True)
         return sorted(found, key=lambda o: (o.start, o.title))
 
     @staticmethod
@@ -382,7 +449,8 @@ class CalendarStore:
                 continue
             mine = re.findall(r"[\w']+", " ".join((occurrence.title, occurrence.location,
                                                    *occurrence.people)).lower())  # fmt: skip
-            hits = sum(1 for w in words if any(m.startswith(w.rstrip("s")) for m in mine))
+            stems = [w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words]
+            hits = sum(1 for w in stems if any(m.startswith(w) for m in mine))
             if hits > best_hits:
                 best, best_hits = {occurrence.uid: occurrence}, hits
             elif hits == best_hits and hits:
@@ -421,16 +489,6 @@ _STOP = {
     "the", "a", "an", "my", "with", "to", "from", "on", "at", "in", "of", "for", "calendar",
     "event", "one", "that", "it", "this", "appointment", "off", "out",
 }  # fmt: skip
-
-
-def touch(calendar: icalendar.Calendar, now: datetime) -> None:
-    """Record a change made here (LAST-MODIFIED, SEQUENCE), as other clients expect."""
-    for event in calendar.walk("VEVENT"):
-        event.pop("LAST-MODIFIED", None)
-        event.add("LAST-MODIFIED", now.astimezone(UTC))
-        sequence = int(event.get("SEQUENCE", 0)) + 1
-        event.pop("SEQUENCE", None)
-        event.add("SEQUENCE", sequence)
 
 
 def last_modified(calendar: icalendar.Calendar) -> datetime | None:

@@ -104,8 +104,10 @@ def import_ics(ctx: click.Context, path: Path) -> None:
         router = app.skills()
         zone = app.zone()[1]
         push = app.calendar_remote().push()
-        for event in events.values():
-            router.calendar.put(event, zone, push=push, keep_sync=True)
+        try:
+            router.calendar.put_many(events.values(), zone, push=push, keep_sync=True)
+        except CalendarError as exc:
+            fail(InputError(f"Nothing was imported from {path}.", exc.message))
     noun = "event" if len(events) == 1 else "events"
     say(f"Imported {len(events)} {noun} from {path}.")
 

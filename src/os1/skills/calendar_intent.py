@@ -160,7 +160,7 @@ class CalendarParser:
         listed = self._list(words, text, now)
         if listed is not None:
             return listed
-        cancel = _CANCEL.search(words)
+        cancel = _CANCEL.search(words) if not _ADD_START.match(words) else None
         if cancel and (
             _EVENT_NOUN.search(words) or _OFF_CAL.search(words) or re.search(_CAL, words)
         ):

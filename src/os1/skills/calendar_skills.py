@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from os1.skills.base import SkillCall, SkillResult
@@ -129,7 +129,7 @@ class AddEvent(_CalendarSkill):
             if days.question:
                 return SkillResult("question", days.question, {"title": title})
             if days.first is not None:
-                return self._add(title, days.first, arguments, now, zone)
+                return self._add(title, days.first, arguments, now, zone, days.last)
         if said_when and not find_days(said_when, now).found and not _DELAY.search(said_when):
             # "a meeting with Tom at 7": which day is not said, and a calendar should not
             # guess it (a reminder may: "at 7" is the next 7 o'clock).
@@ -155,15 +155,19 @@ class AddEvent(_CalendarSkill):
         arguments: Mapping[str, Any],
         now: datetime,
         zone: tzinfo,
+        last: date | None = None,
     ) -> SkillResult:
-        """Store the event at ``at`` (a date: all day) and report it with any clash."""
+        """Store the event at ``at`` (a date: all day, to ``last``) and report it with any
+        clash."""
         finish: date | datetime
         if isinstance(at, datetime):
-            finish = at + timedelta(minutes=_minutes(arguments.get("minutes")))
+            # Its length in elapsed time, across a change of the clocks.
+            length = timedelta(minutes=_minutes(arguments.get("minutes")))
+            finish = (at.astimezone(UTC) + length).astimezone(zone)
             window = (at, finish)
         else:
-            finish = at + timedelta(days=1)
-            window = day_bounds(at, at, zone)
+            finish = (last or at) + timedelta(days=1)
+            window = day_bounds(at, last or at, zone)
         calendar = new_event(
             title,
             at,
@@ -174,7 +178,7 @@ class AddEvent(_CalendarSkill):
         )
         clashes = self.store.between(*window, zone)
         uid = self.store.put(calendar, zone, push=self.remote().push())
-        made = next((o for o in self.store.between(*window, zone) if o.uid == uid), None)
+        made = self.store.first(uid, zone)
         if made is None:
             return SkillResult("nothing", "I couldn't store that event.")
         said = f"I've put it in your calendar: {describe_occurrence(made, now)}."
@@ -192,7 +196,7 @@ class AddEvent(_CalendarSkill):
 def _minutes(said: object) -> int:
     try:
         minutes = int(float(str(said))) if said not in (None, "") else 60
-    except ValueError:
+    except (ValueError, OverflowError):
         minutes = 60
     return min(max(minutes, 5), 24 * 60)
 

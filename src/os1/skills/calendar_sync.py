@@ -104,10 +104,20 @@ class CalendarSync:
         """One round; raises ``CalDAVError`` (and records it) when the server fails."""
         try:
             report = self._round()
-        except CalDAVError as exc:
-            self.state.put(STATE_KEY, {"ok": False, "error": exc.one_line(), "at": self._now()})
+        except Exception as exc:
+            said = exc.one_line() if isinstance(exc, OS1Error) else f"{type(exc).__name__}: {exc}"
+            self.state.put(STATE_KEY, {"ok": False, "error": said, "at": self._now()})
             raise
-        self.state.put(STATE_KEY, {"ok": True, "report": report.to_dict(), "at": self._now()})
+        self.state.put(
+            STATE_KEY,
+            {
+                "ok": True,
+                "report": report.to_dict(),
+                "at": self._now(),
+                "account": self.client.account.url,
+                "calendar": self.client.calendar_url(),  # the same one next time
+            },
+        )
         return report
 
     def _now(self) -> str:
@@ -120,11 +130,18 @@ class CalendarSync:
         local = self.store.all(with_deleted=True)
         by_href = {e.href: e for e in local if e.href}
         wanted = [h for h, etag in remote.items() if h not in by_href or by_href[h].etag != etag]
+        taken: set[str] = set()
         for href, (etag, text) in self.client.fetch(wanted).items():
-            self._take(href, etag, text, by_href.get(href), report, zone)
-        for event in local:
-            if event.href and event.href not in remote:
-                self._gone_there(event, report)
+            taken |= self._take(href, etag, text, by_href.get(href), report, zone)
+        synced = [e for e in self.store.all(with_deleted=True) if e.href and e.uid not in taken]
+        if not remote and synced:
+            # An empty listing where events were: more likely the wrong calendar or a
+            # server fault than everything deleted, so nothing is forgotten here.
+            report.conflicts.append("the server's calendar came back empty; nothing forgotten")
+        else:
+            for event in synced:
+                if event.href not in remote:
+                    self._gone_there(event, report)
         self._send(report)
         report.waiting = len(self.store.waiting("ask"))
         return report
@@ -137,31 +154,40 @@ class CalendarSync:
         mine: StoredEvent | None,
         report: SyncReport,
         zone: tzinfo,
-    ) -> None:
+    ) -> set[str]:
+        """Take one server event in (or resolve it against a change made here); the UIDs
+        it touched."""
         try:
             parts = split_by_uid(parse_calendar(text))
         except CalendarError:
             report.skipped.append(href)
-            return
+            return set()
         if len(parts) != 1:
             report.skipped.append(href)  # no event, or several in one resource
-            return
+            return set()
         [(uid, theirs)] = parts.items()
+        if mine is not None and mine.uid != uid:
+            mine = None  # another event now lives at that address
         mine = mine or self.store.get(uid)
-        if mine is None or mine.push is None:
-            self.store.put(theirs, zone, push=None, href=href, etag=etag)
-            report.pulled += 1
-            return
-        # Changed on both sides: the later change wins.
-        their_time = last_modified(theirs)
-        our_time = from_iso(mine.updated_at)
-        if mine.status == "deleted" or (their_time is not None and their_time > our_time):
-            self.store.put(theirs, zone, push=None, href=href, etag=etag)
-            report.pulled += 1
-            report.conflicts.append(f"{mine.title!r} changed on the server too; kept the server's")
-        else:
-            self.store.adopt(mine.uid, href, etag)  # sent below with the server's ETag
-            report.conflicts.append(f"{mine.title!r} changed on the server too; kept yours")
+        try:
+            if mine is None or mine.push is None:
+                self.store.put(theirs, zone, push=None, href=href, etag=etag)
+                report.pulled += 1
+                return {uid}
+            # Changed on both sides (or deleted here, changed there): the later one wins.
+            their_time = last_modified(theirs)
+            if their_time is not None and their_time > from_iso(mine.updated_at):
+                self.store.put(theirs, zone, push=None, href=href, etag=etag)
+                report.pulled += 1
+                report.conflicts.append(
+                    f"{mine.title!r} changed on the server too; kept the server's"
+                )
+            else:
+                self.store.adopt(mine.uid, href, etag)  # sent below with the server's ETag
+                report.conflicts.append(f"{mine.title!r} changed on the server too; kept yours")
+        except CalendarError:
+            report.skipped.append(href)  # a bad time or repetition: never stored
+        return {uid}
 
     def _gone_there(self, event: StoredEvent, report: SyncReport) -> None:
         if event.push is None or event.status == "deleted":
@@ -187,23 +213,37 @@ class CalendarSync:
                 href = event.href or self.client.href_for(event.uid)
                 sent = with_timezones(parse_calendar(event.ical)).to_ical().decode()
                 etag = self.client.put(href, sent, event.etag if event.href else None)
-                self.store.mark_synced(event.uid, href, etag)
                 report.pushed += 1
+                if self.store.mark_synced(event.uid, href, etag, event.updated_at) == "gone":
+                    # Cancelled here while it was being sent: take it off there too.
+                    self.client.delete(href, etag)
+                    report.deleted += 1
             except Conflict:
                 # Changed on the server since the last round: the next round takes it
                 # in and resolves it; the change made here is kept until then.
                 self.store.adopt(event.uid, event.href, "")
                 report.conflicts.append(f"{event.title!r} changed on the server while sending")
+            except CalDAVError as exc:
+                if exc.status is None or exc.status == 401:
+                    raise  # the server is gone or refuses us: the round ends here
+                # This one event was refused (400, 403, 415…): the others still go.
+                report.skipped.append(f"{event.title!r}: {exc.message}")
 
 
 class SyncLoop:
     """Syncs in a thread: every ``every_minutes``, and within seconds when a change the
-    user allowed is waiting to be sent. Errors are logged and retried next time."""
+    user allowed is waiting to be sent (``pending``). Errors are logged and retried:
+    the next round after a failure waits at least a minute."""
 
     def __init__(
-        self, make: Callable[[], CalendarSync], every_minutes: float, poll: float = 5.0
+        self,
+        make: Callable[[], CalendarSync],
+        pending: Callable[[], bool],
+        every_minutes: float,
+        poll: float = 5.0,
     ) -> None:
         self.make = make
+        self.pending = pending
         self.every = every_minutes * 60
         self.poll = poll
         self._stop = threading.Event()
@@ -218,21 +258,17 @@ class SyncLoop:
         retry_after = 0.0
         while not self._stop.is_set():
             try:
-                sync = self.make()
-                try:
-                    due = waited >= self.every or (
-                        waited >= retry_after and bool(sync.store.waiting("send"))
-                    )
-                    if due:
-                        waited, retry_after = 0.0, 0.0
+                if waited >= self.every or (waited >= retry_after and self.pending()):
+                    waited, retry_after = 0.0, 60.0
+                    sync = self.make()
+                    try:
                         sync.run()
-                finally:
-                    sync.client.close()
+                        retry_after = 0.0
+                    finally:
+                        sync.client.close()
             except OS1Error as exc:
-                retry_after = 60.0  # a server that is down is not asked every few seconds
                 _log.warning("calendar sync failed: %s", exc.one_line())
             except Exception:
-                retry_after = 60.0
                 _log.warning("calendar sync failed", exc_info=True)
             self._stop.wait(self.poll)
             waited += self.poll
@@ -248,4 +284,7 @@ def calendar_loop(app: App) -> SyncLoop | None:
     settings = app.settings.calendar
     if not (app.settings.skills.enabled and settings.caldav_url):
         return None
-    return SyncLoop(app.calendar_sync, settings.sync_minutes).start()
+    store = CalendarStore(app.db, app.clock)
+    return SyncLoop(
+        app.calendar_sync, lambda: bool(store.waiting("send")), settings.sync_minutes
+    ).start()

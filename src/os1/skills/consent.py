@@ -1,10 +1,10 @@
 """Consent: a change outside OS1 (a write to the user's CalDAV server, later mail) is
 shown and asked about first, unless the user allowed that kind of action.
 
-The question is kept for a few minutes; a plain "yes" or "no" as the next message
-answers it. Anything else leaves it unanswered, and what was waiting stays waiting
-(listed by ``os1 calendar sync``), so nothing is sent without a yes given after the
-user saw what would be sent.
+The question is about one change, and only the next message can answer it, with a plain
+"yes" or "no", within a few minutes. Anything else leaves it unanswered and forgotten;
+the change stays waiting (listed by ``os1 calendar sync``), so nothing is sent without a
+yes given right after the user saw what would be sent.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ _NO = re.compile(
 class Pending:
     kind: str  # "calendar.write"
     ids: tuple[str, ...]  # what waits for the answer (event UIDs)
-    shown: str  # what the user was shown
 
 
 def answer_of(text: str) -> bool | None:
@@ -53,16 +52,14 @@ class Consents:
         self.state = StateStore(db, clock)
         self.clock = clock
 
-    def ask(self, kind: str, ids: Sequence[str], shown: str) -> None:
-        self.state.put(
-            KEY, {"kind": kind, "ids": list(ids), "shown": shown, "at": to_iso(self.clock())}
-        )
+    def ask(self, kind: str, ids: Sequence[str]) -> None:
+        self.state.put(KEY, {"kind": kind, "ids": list(ids), "at": to_iso(self.clock())})
 
     def pending(self) -> Pending | None:
         found = self.state.get(KEY) or {}
         if not found.get("at") or self.clock() - from_iso(found["at"]) > ASK_FOR:
             return None
-        return Pending(found["kind"], tuple(found.get("ids") or ()), found.get("shown", ""))
+        return Pending(found["kind"], tuple(found.get("ids") or ()))
 
     def clear(self) -> None:
         self.state.delete(KEY)

@@ -109,9 +109,9 @@ class SkillRouter:
         if pending is None:
             return None
         answer = answer_of(text)
+        self.consents.clear()  # answered now, or not at all: it never waits across turns
         if answer is None:
             return None
-        self.consents.clear()
         server = self.remote().server or "the server"
         waiting = [uid for uid in pending.ids if (e := self.calendar.get(uid)) and e.push == "ask"]
         if not waiting:
@@ -153,7 +153,9 @@ class SkillRouter:
         result = self.registry.act(call)
         self.log.record(call, result)
         if result.outcome == "question" and call.skill in _ASKS_WHEN:
-            rest = {k: v for k, v in call.arguments.items() if k != "when"}
+            # Kept with what was said of the time so far ("at 7" → "Which day?"): the
+            # answer adds to it, so the question is not asked round and round.
+            rest = dict(call.arguments)
             rest.update({k: v for k, v in result.data.items() if k in ("text", "title")})
             if rest.get("text") or rest.get("title"):
                 self.state.put(
@@ -163,9 +165,8 @@ class SkillRouter:
         else:
             self.state.delete(PENDING_KEY)
         if result.data.get("consent") == WRITE and isinstance(result.data.get("uid"), str):
-            earlier = self.consents.pending()
-            ids = [*(earlier.ids if earlier else ()), result.data["uid"]]
-            self.consents.ask(WRITE, ids, result.say)
+            # A yes answers this question only: earlier changes wait in `os1 calendar sync`.
+            self.consents.ask(WRITE, [result.data["uid"]])
         return result
 
     def _answer_to_pending(self, text: str, now: datetime) -> SkillCall | None:
@@ -179,9 +180,14 @@ class SkillRouter:
         leftover = len(words.split()) - sum(len(words[a:b].split()) for a, b in when.spans)
         if not when.found or leftover > 3:
             return None  # not an answer to "when?": a sentence of its own
+        answer = " ".join(words[a:b] for a, b in when.spans)
+        so_far = str(pending["arguments"].get("when") or "")
+        if so_far and find_when(when_words(so_far), now).question:
+            so_far = ""  # what was said cannot be: the answer replaces it
+        said = f"{so_far} {answer}".strip()
         return SkillCall(
             pending["skill"],
-            {**pending["arguments"], "when": " ".join(words[a:b] for a, b in when.spans)},
+            {**pending["arguments"], "when": said},
             asked_by="user",
             source_text=text,
         )
