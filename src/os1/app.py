@@ -31,6 +31,7 @@ from os1.skills.calendar import CalendarStore
 from os1.skills.calendar_skills import Remote
 from os1.skills.calendar_sync import STATE_KEY as CALENDAR_SYNC_KEY
 from os1.skills.calendar_sync import CalendarSync
+from os1.skills.followups import FollowUps, parse_quiet
 from os1.skills.router import SkillRouter
 from os1.skills.scheduler import Scheduler
 from os1.skills.zone import user_zone
@@ -159,7 +160,15 @@ class App:
         return user_zone(self.settings.skills.timezone)
 
     def skills(self) -> SkillRouter:
-        return SkillRouter(self.db, self.zone, self.clock, self.calendar_remote)
+        return SkillRouter(self.db, self.zone, self.clock, self.calendar_remote, self.followups())
+
+    def followups(self) -> FollowUps | None:
+        """Follow-ups on plans the user mentions; None when turned off."""
+        if not self.settings.skills.follow_ups:
+            return None
+        return FollowUps(
+            self.db, self.zone, lambda: parse_quiet(self.settings.skills.quiet_hours), self.clock
+        )
 
     def calendar_remote(self) -> Remote:
         """Where calendar changes go besides here (read at each use: settings change)."""
@@ -211,6 +220,7 @@ class App:
                 clock=self.clock,
                 new_conversation_after=after,
             ),
+            followups=self.followups(),
         )
 
     def complete_onboarding(

@@ -35,7 +35,7 @@ from os1.errors import InputError, OS1Error
 from os1.memory.core import Hit
 from os1.server.command import devices, pair, serve
 from os1.skills.calendar_command import calendar
-from os1.skills.command import actions, remind, reminders
+from os1.skills.command import actions, followups, remind, reminders
 from os1.skills.scheduler import reminder_ticker
 from os1.store.conversations import Conversations
 from os1.terminal import INTERRUPTED_MARK
@@ -808,6 +808,7 @@ cli.add_command(remind)
 cli.add_command(reminders)
 cli.add_command(actions)
 cli.add_command(calendar)
+cli.add_command(followups)
 
 
 def main() -> None:

@@ -151,6 +151,28 @@ class SkillsSettings(_Section):
         " 07:30; empty = none.",
     )
 
+    follow_ups: bool = Field(
+        True, description="Ask how a plan you mentioned went, once, afterwards."
+    )
+    quiet_hours: str = Field(
+        "22:00-08:00",
+        description="When follow-ups wait (HH:MM-HH:MM); empty = none. Reminders you set"
+        " still come.",
+    )
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _clock_span(cls, value: str) -> str:
+        import re
+
+        value = value.strip()
+        clock = r"([01]?\d|2[0-3]):[0-5]\d"
+        if value and not re.fullmatch(rf"{clock}\s*-\s*{clock}", value):
+            raise ValueError(
+                f"{value!r} is not a span of hours; use HH:MM-HH:MM, such as 22:00-08:00"
+            )
+        return value
+
     @field_validator("briefing_at")
     @classmethod
     def _clock_time(cls, value: str) -> str:

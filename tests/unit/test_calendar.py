@@ -399,3 +399,40 @@ def test_cancelled_while_being_sent_is_taken_off_the_server(clock: MovableClock)
     assert (report.pushed, report.deleted) == (1, 1)
     assert seen[-2:] == ["PUT", "DELETE"]
     assert CalendarStore(db, clock).all(with_deleted=True) == []
+
+
+def test_a_plan_mentioned_is_followed_up_once_afterwards(clock: MovableClock) -> None:
+    from datetime import time
+
+    from os1.skills.followups import FollowUps
+    from os1.skills.scheduler import Scheduler
+
+    db = Database(":memory:")
+    zone = lambda: ("Europe/Berlin", ZONE)  # noqa: E731
+    quiet = (time(22), time(8))
+    follow = FollowUps(db, zone, lambda: quiet, clock)
+    router = SkillRouter(db, zone, clock, Remote, follow)
+    assert router.handle("I have an interview with the publisher on Friday, so nervous") is None
+    assert router.handle("I had dinner with Amy yesterday") is None  # the past: no question
+    assert router.handle("we're having dinner with Dana on Friday at 8") is None
+    assert [f.topic for f in follow.pending()] == [
+        "interview with the publisher",
+        "dinner with Dana",
+    ]
+    scheduler = Scheduler(db, "Iris", zone, clock=clock, followups=follow)
+    assert scheduler.fire_due() == []
+    clock.advance(days=2, hours=4)  # Friday 19:00
+    [asked] = scheduler.fire_due()
+    assert asked.text == "How did the interview with the publisher go?"
+    assert asked.meta["kind"] == "followup"
+    assert scheduler.fire_due() == []  # once; dinner ends at 23:00, in quiet hours
+    dropped = router.handle("please don't bring that up again")
+    assert dropped is not None
+    assert dropped.say == "Okay, I won't bring up the interview with the publisher again."
+    assert router.handle("I have another interview on Monday") is None  # that subject: never
+    clock.advance(hours=4)  # 23:00, quiet
+    assert scheduler.fire_due() == []
+    clock.advance(hours=11)  # Saturday 10:00, after quiet hours
+    [later] = scheduler.fire_due()
+    assert later.text == "How did the dinner with Dana go?"
+    assert follow.pending() == []

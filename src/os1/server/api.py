@@ -33,6 +33,8 @@ EDITABLE_SETTINGS = (
     "skills.enabled",
     "skills.reminders_in_chat",
     "skills.briefing_at",
+    "skills.follow_ups",
+    "skills.quiet_hours",
     "calendar.allow_writes",
 )
 

@@ -142,7 +142,7 @@ def message_dict(message: Message) -> dict[str, Any]:
         "status": message.status,
         "via": via,
         "device": meta.get("device"),
-        "kind": meta["kind"] if meta.get("kind") in ("reminder", "briefing") else None,
+        "kind": meta["kind"] if meta.get("kind") in ("reminder", "briefing", "followup") else None,
     }
 
 

@@ -40,7 +40,7 @@ _NOT_ADD = re.compile(
     r"|^(?:add|put)\s+\d+\s+(?:and|to|plus)\s+\d+|\bput\s+(?:\w+\s+){0,3}(?:to\s+bed|away|back)\b"
     r"|\bput\s+(?:yourself|myself|it\s+this\s+way)\b|^make\s+(?:me|sure|it|a\s+(?:cup|coffee|tea))"
 )
-_EVENT_NOUN = re.compile(
+EVENT_NOUN = re.compile(
     r"\b(?:dinner|lunch|breakfast|brunch|meeting|appointment|appt|call|class|lesson|session|party|"
     r"concert|game|practice|date|drinks|coffee|tennis|yoga|club|event|entry|interview|visit|"
     r"check-?up|dentist|doctor|vet|haircut|gym|training|rehearsal|recital|play|show|match|"
@@ -162,7 +162,7 @@ class CalendarParser:
             return listed
         cancel = _CANCEL.search(words) if not _ADD_START.match(words) else None
         if cancel and (
-            _EVENT_NOUN.search(words) or _OFF_CAL.search(words) or re.search(_CAL, words)
+            EVENT_NOUN.search(words) or _OFF_CAL.search(words) or re.search(_CAL, words)
         ):
             return _call("calendar.cancel", {"which": _which(words, cancel)}, text)
         if _NOT_ADD.search(words):
@@ -205,7 +205,7 @@ class CalendarParser:
         when = find_when(body, now)
         anchored = (
             re.search(_CAL, words)
-            or _EVENT_NOUN.search(body)
+            or EVENT_NOUN.search(body)
             or find_days(body, now).found
             or _people(text)
         )

@@ -47,6 +47,13 @@ class Remote:
         return "send" if self.allow_writes else "ask"
 
 
+def part_of_day(title: str) -> str | None:
+    """The part of the day an event's words suggest ("dinner" → evening), if any."""
+    if _EVENING.search(title):
+        return "evening"
+    return "morning" if _MORNING.search(title) else None
+
+
 def describe_occurrence(occurrence: Occurrence, now: datetime) -> str:
     if occurrence.all_day:
         local = occurrence.start.astimezone(now.tzinfo)
@@ -122,8 +129,7 @@ class AddEvent(_CalendarSkill):
         now = self.now()
         zone = self.zone()[1]
         lowered = title.lower()
-        part = "evening" if _EVENING.search(lowered) else None
-        part = "morning" if part is None and _MORNING.search(lowered) else part
+        part = part_of_day(lowered)
         if said_when and not says_clock(said_when) and _WHOLE_DAY.search(lowered):
             days = find_days(said_when, now)
             if days.question:

@@ -9,6 +9,7 @@ import click
 
 from os1.errors import InputError
 from os1.skills.reminders import describe
+from os1.skills.when import describe_moment
 from os1.terminal import errors_as_messages, fail, open_app, say
 
 
@@ -81,3 +82,24 @@ def actions(ctx: click.Context, as_json: bool, limit: int) -> None:
         when = action.at.astimezone().strftime("%Y-%m-%d %H:%M")
         say(f"{when}  {action.skill} ({action.outcome}, asked by {action.asked_by}): {action.said}")
         say(f"    asked: {action.source_text}")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def followups(ctx: click.Context, as_json: bool) -> None:
+    """The plans you mentioned that the companion will ask about afterwards."""
+    with errors_as_messages():
+        app = open_app(ctx)
+        found = app.followups()
+        waiting = found.pending() if found is not None else []
+        now = app.skills().now()
+    if as_json:
+        say(json.dumps({"followups": [f.to_dict() for f in waiting]}, indent=2))
+        return
+    if found is None:
+        say("Follow-ups are off (os1 config set skills.follow_ups true).")
+    elif not waiting:
+        say("No follow-ups waiting. Tell it of a plan: 'I have an interview on Friday'.")
+    for follow in waiting:
+        say(f"{follow.id}  the {follow.topic}: asked {describe_moment(follow.ask_at, now)}")

@@ -24,6 +24,7 @@ from os1.skills.base import Registry, SkillCall, SkillResult
 from os1.skills.calendar import CalendarStore
 from os1.skills.calendar_skills import WRITE, Remote, calendar_skills
 from os1.skills.consent import Consents, answer_of
+from os1.skills.followups import FollowUps
 from os1.skills.intent import normalize
 from os1.skills.reminders import ReminderStore, reminder_skills, when_words
 from os1.skills.requests import RequestParser
@@ -58,7 +59,9 @@ class SkillRouter:
         zone: Callable[[], tuple[str, tzinfo]],
         clock: Clock = system_clock,
         remote: Callable[[], Remote] = Remote,
+        followups: FollowUps | None = None,
     ) -> None:
+        self.followups = followups
         self.clock = clock
         self.zone = zone
         self.remote = remote
@@ -84,6 +87,11 @@ class SkillRouter:
         consent = self._answer_to_consent(text)
         if consent is not None:
             return consent
+        dropped = self.followups.drop(text) if self.followups is not None else None
+        if dropped is not None:
+            result = SkillResult("done", dropped)
+            self.log.record(SkillCall("followup.drop", {}, "user", text), result)
+            return result
         parsed = self.parser.parse(text, now, just_talked_about=self._just_acted())
         call = parsed.call
         if call is None:
@@ -91,6 +99,8 @@ class SkillRouter:
         if call is None and model is not None:
             call = self._ask_model(model, text, now)
         if call is None:
+            if self.followups is not None:
+                self.followups.notice(text)  # news of a plan: asked about afterwards
             return None
         return self.run(call)
 

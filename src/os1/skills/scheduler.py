@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from os1.clock import Clock, new_id, system_clock, to_iso
 from os1.skills.briefing import Briefing
+from os1.skills.followups import FollowUps
 from os1.skills.reminders import ReminderStore
 from os1.skills.when import describe_moment
 from os1.skills.zone import stored_zone
@@ -40,8 +41,10 @@ class Scheduler:
         clock: Clock = system_clock,
         new_conversation_after: timedelta = timedelta(hours=6),
         briefing: Briefing | None = None,
+        followups: FollowUps | None = None,
     ) -> None:
         self.briefing = briefing
+        self.followups = followups
         self.db = db
         self.speaker = speaker
         self.zone = zone
@@ -53,8 +56,11 @@ class Scheduler:
     def fire_due(self) -> list[Message]:
         """Deliver every reminder that is due, and the morning briefing when its time has
         come; returns the messages it stored."""
-        said = self.briefing.due() if self.briefing is not None else None
-        return ([said] if said else []) + self._fire_reminders()
+        said = [self.briefing.due() if self.briefing is not None else None]
+        if self.followups is not None and self.followups.pending():
+            conversation_id = self.conversations.current(self.new_after)
+            said.append(self.followups.due(self.speaker, conversation_id))
+        return [m for m in said if m is not None] + self._fire_reminders()
 
     def _fire_reminders(self) -> list[Message]:
         now = self.clock()

@@ -160,4 +160,20 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE UNIQUE INDEX events_href ON events (href) WHERE href IS NOT NULL;
         """,
     ),
+    (
+        "0006_followups",
+        """
+        CREATE TABLE followups (
+            id          TEXT PRIMARY KEY,
+            topic       TEXT NOT NULL,
+            said        TEXT NOT NULL,
+            ask_at      TEXT NOT NULL,
+            status      TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (status IN ('pending', 'asked', 'dropped')),
+            created_at  TEXT NOT NULL,
+            asked_at    TEXT
+        );
+        CREATE INDEX followups_due ON followups (status, ask_at);
+        """,
+    ),
 ]

@@ -14,6 +14,8 @@ const SETTING_LABELS = {
   "skills.enabled": ["Act on requests", "Set reminders and calendar events when you ask; off = only talk."],
   "skills.reminders_in_chat": ["Say reminders when due", "Reminders appear in the conversation on every device."],
   "skills.briefing_at": ["Morning briefing", "When to tell you what today holds, such as 07:30; empty = none."],
+  "skills.follow_ups": ["Follow-ups", "Ask how a plan you mentioned went, once, afterwards."],
+  "skills.quiet_hours": ["Quiet hours", "When follow-ups wait, such as 22:00-08:00; reminders you set still come."],
   "calendar.allow_writes": ["Send calendar changes without asking", "Off: OS1 asks before it changes your CalDAV calendar."],
 };
 const VOICE_KEYS = ["voice.voice", "voice.rate", "voice.pitch", "voice.mood_prosody", "voice.barge_in", "voice.stt_model"];
