@@ -14,7 +14,7 @@ from datetime import datetime
 from os1.memory.timeparse import MONTH_NAMES, WEEKDAYS
 from os1.skills.base import SkillCall
 from os1.skills.intent import Parsed, cut_spans, normalize, recase
-from os1.skills.when import find_days, find_when
+from os1.skills.when import find_days, find_when, says_clock
 
 _CAL = r"(?:calendar|diary|agenda|schedule|planner|calender)"
 _VERB = (
@@ -45,11 +45,16 @@ EVENT_NOUN = re.compile(
     r"concert|game|practice|date|drinks|coffee|tennis|yoga|club|event|entry|interview|visit|"
     r"check-?up|dentist|doctor|vet|haircut|gym|training|rehearsal|recital|play|show|match|"
     r"conference|workshop|webinar|zoom|standup|stand-up|review|catch-?up|booking|reservation|"
-    r"birthday|wedding|trip|flight|massage|physio|therapy|exam|course|service|viewing)s?\b"
+    r"birthday|wedding|trip|flight|massage|physio|therapy|exam|course|service|viewing|quiz|"
+    r"screen|offsite|one-on-one|1:1|pickup|prep|beer|coffee|rehearsal|lesson)s?\b"
 )
 _CANCEL = re.compile(
     r"\b(?:cancel|delete|remove|drop|clear|scrap|scratch|strike|call\s+off|get\s+rid\s+of|"
-    r"take\s+(?P<inner>(?:[\w']+\s+){0,6}?)(?:off|out))\b"
+    r"take\s+(?P<inner>(?:[\w'-]+\s+){0,6}?)(?:off|out))\b"
+)
+_LEADING_CANCEL = re.compile(
+    r"^(?:cancel|scrap|remove|delete|drop|clear)\s+(?:the|tomorrow's|today's|"
+    r"(?!that\b|this\b|it\b)[\w'-]+'s)\s+[\w'-]+"
 )
 _OFF_CAL = re.compile(r"\b(?:off|out\s+of|from)\s+(?:my|the)\s+" + _CAL + r"\b")
 _MENTION = re.compile(
@@ -104,6 +109,7 @@ _DURATION = re.compile(
     r"(?P<n>\d+|an?|one|two|three|four|half\s+an)\s+(?P<unit>minutes?|mins?|hours?|hrs?)"
     r"(?P<half>\s+and\s+a\s+half)?\b|\b(?P<n2>\d+|thirty|fifteen|forty[- ]five|ninety)[- ]"
     r"(?P<unit2>minute|min|hour)\b"
+    r"|\b(?P<n3>\d+)\s+(?P<unit3>minutes?|mins?|hours?|hrs?)\s*$"
 )
 _FROM_TO = re.compile(
     r"\b(?:from\s+(?P<a>\d{1,2}(?::\d{2})?)\s*(?P<ap>[ap]m)?\s+(?:to|till|until|-)\s+"
@@ -143,11 +149,32 @@ _STRONG_LIST = re.compile(
     r"|\bwhat(?:'s|\s+is)\s+(?:on|in)\s+(?:my|the)\s+"
     + _CAL
     + r"|^(?:show|list)\s+(?:me\s+)?everything\b"
+    r"|^show\s+me\s+(?:next|this|my|the)\b|^what\s+am\s+i\s+doing\b"
+    r"|\bwhat\s+(?:meetings|appointments|events|plans)\s+(?:do|have|did)\s+i\b"
+    r"|\bhow\s+busy\s+am\s+i\b|\b(?:my\s+)?availability\b"
+    r"|\b(?:share|pull\s+up|send)\s+(?:me\s+)?my\s+(?:" + _CAL + r"|appointments|meetings)\b"
+    r"|^(?:" + "|".join(WEEKDAYS) + r"|today|tomorrow)(?:'s)?\s+(?:schedule|agenda|plans)\b"
 )
 
 
+_CORRECTION = re.compile(
+    r"\b[\w:.]+(?:\s*[ap]m)?,?\s+(?:no\s+sorry|no\s+wait|sorry|i\s+mean|or\s+rather|actually|"
+    r"make\s+that|no)\s*,?\s+(?=(?:at\s+|on\s+)?(?:\d|one|two|three|four|five|six|seven|eight|"
+    r"nine|ten|eleven|twelve|noon|" + "|".join(WEEKDAYS) + r"|tomorrow|today)\b)",
+    re.IGNORECASE,
+)
+_SLANG = {"wats": "what's", "wk": "week", "ugh": "", "mtg": "meeting", "arvo": "afternoon",
+          "brekkie": "breakfast", "nix": "cancel", "unschedule": "cancel", "fri": "friday",
+          "mon": "monday", "thurs": "thursday", "scheudle": "schedule", "meting": "meeting",
+          "thrusday": "thursday", "@": "at"}  # fmt: skip
+
+
 def _prepare(text: str) -> str:
-    words = normalize(text).replace("w/", "with")
+    corrected = _CORRECTION.sub("", text)  # "at three, no sorry, four": four
+    words = normalize(corrected).replace("w/", "with")
+    words = " ".join(_SLANG.get(w, w) for w in words.split())
+    words = re.sub(r"^remind\s+me\s+(?=what)", "", words)
+    words = re.sub(r"\b(at\s+\d{1,2})\.(\d{2})\b", r"\1:\2", words)  # "at 12.30"
     words = _MIND.sub(lambda m: _GERUNDS.get(m.group(1), m.group(0)), words)
     return _WANT.sub("", words)
 
@@ -162,7 +189,10 @@ class CalendarParser:
             return listed
         cancel = _CANCEL.search(words) if not _ADD_START.match(words) else None
         if cancel and (
-            EVENT_NOUN.search(words) or _OFF_CAL.search(words) or re.search(_CAL, words)
+            EVENT_NOUN.search(words)
+            or _OFF_CAL.search(words)
+            or re.search(_CAL, words)
+            or _LEADING_CANCEL.match(words)
         ):
             return _call("calendar.cancel", {"which": _which(words, cancel)}, text)
         if _NOT_ADD.search(words):
@@ -173,9 +203,11 @@ class CalendarParser:
             lead = _LABEL.match(body)
             return self._add(body[lead.end() :] if lead else body, words, text, now)
         start = _ADD_START.search(words)
-        if start is None:
-            return Parsed("none", None)
-        return self._add(words[start.end() :], words, text, now)
+        if start is not None:
+            return self._add(words[start.end() :], words, text, now)
+        if _terse_note(words, text, now):
+            return self._add(words, words, text, now)  # "lunch with Omar Thursday at 1"
+        return Parsed("none", None)
 
     @staticmethod
     def _list(words: str, text: str, now: datetime) -> Parsed | None:
@@ -237,6 +269,23 @@ class CalendarParser:
         return _call("calendar.add", arguments, text)
 
 
+_NOTE_VERB = re.compile(
+    r"\b(?:is|was|are|were|be|been|went|had|has|have|got|get|sold|love|loved|hate|think|feel|"
+    r"going|gonna|wish|can't|cannot|went|did|does|do|like|want|need|hope|excited|nervous)\b"
+)
+_NOTE_START = re.compile(r"^(?:i|we|he|she|they|it|you|that|this|there|what|how|why|so|and)\b")
+
+
+def _terse_note(words: str, text: str, now: datetime) -> bool:
+    """A note with no verb, "flight to Melbourne tomorrow 6:05am": a request to put it in,
+    as people type into a calendar (a sentence that tells something has a verb)."""
+    if len(words.split()) > 12 or _NOTE_START.match(words) or _NOTE_VERB.search(words):
+        return False
+    if not (EVENT_NOUN.search(words) or _people(text)):
+        return False
+    return find_days(words, now).found and says_clock(words)
+
+
 def _call(intent: str, arguments: dict[str, str], text: str) -> Parsed:
     return Parsed(intent, SkillCall(intent, arguments, asked_by="user", source_text=text))
 
@@ -279,14 +328,16 @@ def _from_to(m: re.Match[str], body: str) -> tuple[int | None, str]:
         start_pm = "am"  # "from 11 to 1pm"
     a += 720 if start_pm == "pm" else 0
     b += 720 if end_pm == "pm" else 0
+    if start_pm is None and b <= a:
+        b += 720  # "from 9 till 5": the end is in the afternoon
     length = b - a if b > a else None
     said = f"at {start_text}{start_pm or ''}"
-    return length, body[: m.start()] + said + body[m.end() :]
+    return length, f"{body[: m.start()]}{said} {body[m.end() :]}"
 
 
 def _duration(m: re.Match[str]) -> int | None:
-    count = m.group("n") or m.group("n2")
-    unit = m.group("unit") or m.group("unit2")
+    count = m.group("n") or m.group("n2") or m.group("n3")
+    unit = m.group("unit") or m.group("unit2") or m.group("unit3")
     number = float(count) if count.isdigit() else _NUMBERS.get(count.replace("-", " "), 0)
     if m.group("half"):
         number += 0.5

@@ -30,7 +30,10 @@ _WHOLE_DAY = re.compile(
 )
 
 
-_DELAY = re.compile(r"\bin\s+(?:\d+|an?|half|a\s+few|a\s+couple)\b|\bfrom\s+(?:now|today)\b")
+_DELAY = re.compile(
+    r"\bin\s+(?:\d+|an?|half|a\s+few|a\s+couple|one|two|three|four|five|six|ten|fifteen|"
+    r"twenty|thirty|forty-five)\b|\bfrom\s+(?:now|today)\b"
+)
 
 
 @dataclass(frozen=True)

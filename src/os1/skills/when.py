@@ -338,7 +338,8 @@ def find_when(
     if isinstance(paired, str):
         return When(question=paired, spans=((day_m.start(), day_m.end()),))  # type: ignore[union-attr]
     if paired is not None:
-        spans.append(paired)
+        spans.append((day_m.start(), day_m.end()))  # type: ignore[union-attr]
+        day_m = paired  # the date says which one
     if relative_day is not None:
         if clock is not None:
             spans.append(clock.span)
@@ -368,6 +369,8 @@ def find_when(
         hour = _PART_HOURS.get(part or "", 9)
         due = datetime.combine(day, time(hour), tzinfo=tz)
         return _future(due, now, tuple(spans), ask)
+    if part is None and hinted == "morning" and clock.hour < 5:
+        hinted = None  # "coffee at 3" is the afternoon, whatever the word suggests
     hour = _resolve_hour(clock, part or hinted)
     at = time(hour, clock.minute)
     if day is None:
@@ -391,6 +394,9 @@ _SPAN_RE = re.compile(
 )
 
 
+_MONTH_SPAN = re.compile(
+    r"\b(?:in|for|during|of|through|this)\s+(?:the\s+rest\s+of\s+)?(?P<m>" + _MONTH + r")(?!\s*\d)"
+)
 _RANGE_JOIN = re.compile(r"\s*(?:to|until|till|through|thru|and|-|or)\s+(?:the\s+|on\s+)?")
 
 
@@ -414,6 +420,12 @@ def find_days(text: str, now: datetime) -> Days:
         if candidate.group("wdnext"):  # "Monday next week": one day, not the week
             day, _part, _question = _day_of(candidate, now)
             return Days(day, day)
+    month = _MONTH_SPAN.search(text)
+    if month is not None and not _DAY_RE.search(text):
+        number = _MONTH_NUMBER[month.group("m").rstrip(".")]
+        year = today.year + (1 if number < today.month else 0)
+        first = max(today, date(year, number, 1))
+        return Days(first, date(year, number, 1) + relativedelta(months=1, days=-1))
     span = _SPAN_RE.search(text)
     if span is not None:
         sunday = today + timedelta(days=6 - today.weekday())
@@ -447,14 +459,17 @@ def find_days(text: str, now: datetime) -> Days:
     if not found:
         return Days()
     (first_m, first), *rest = found
+    if rest and first_m.group("wd") and isinstance(_paired_date(text, first_m, now), re.Match):
+        (first_m, first), *rest = rest  # "Thursday the 17th": the date says which Thursday
     if rest and _RANGE_JOIN.fullmatch(text[first_m.end() : rest[0][0].start()]):
         return Days(first, max(first, rest[0][1]))  # "from the 21st to the 23rd"
     return Days(first, first)
 
 
-def _paired_date(text: str, day_m: re.Match[str], now: datetime) -> tuple[int, int] | str | None:
-    """'Monday the 14th': the date after a weekday, said again. Its span when both name
-    one day; a question when they do not ('Monday the 15th' when the 15th is a Tuesday)."""
+def _paired_date(text: str, day_m: re.Match[str], now: datetime) -> re.Match[str] | str | None:
+    """'Monday the 14th': the date after a weekday, said again. Its match when it is that
+    weekday (the date says which Monday); a question when it is not ('Monday the 15th'
+    when the 15th is a Tuesday)."""
     if not day_m.group("wd"):
         return None
     following = _DAY_RE.match(text, day_m.end() + 1) if day_m.end() < len(text) else None
@@ -462,14 +477,13 @@ def _paired_date(text: str, day_m: re.Match[str], now: datetime) -> tuple[int, i
         return None
     if following.group("dom") and not (following.group("mon") or _ordinal(following)):
         return None
-    named, _, _ = _day_of(day_m, now)
     dated, _, question = _day_of(following, now)
     if question or dated is None:
         return question
-    if named != dated:
+    if dated.weekday() != _weekday_index(day_m.group("wd")):
         weekday = WEEKDAYS[dated.weekday()].title()
         return f"The {_nth(dated.day)} is a {weekday}. Which day did you mean?"
-    return (following.start(), following.end())
+    return following
 
 
 def _first_clock(text: str) -> _Clock | When | None:
