@@ -178,15 +178,15 @@ class FollowUps:
         return message
 
     def drop(self, text: str) -> str | None:
-        """For "don't bring that up again": drop the follow-up just asked (or the next
-        one), never follow that subject up again, and say so; None if it is not that."""
+        """For "don't bring that up again" after a follow-up was asked (within a day):
+        drop it, never follow that subject up again, and say so; None otherwise (the
+        words were about something else, for the conversation to answer)."""
         if not _DROP.search(normalize(text)):
             return None
         recent = to_iso(self.clock() - timedelta(days=1))
         rows = self.db.query(
-            "SELECT id, topic FROM followups WHERE (status = 'asked' AND asked_at >= ?)"
-            " OR status = 'pending' ORDER BY status = 'asked' DESC, asked_at DESC, ask_at"
-            " LIMIT 1",
+            "SELECT id, topic FROM followups WHERE status = 'asked' AND asked_at >= ?"
+            " ORDER BY asked_at DESC LIMIT 1",
             (recent,),
         )
         if not rows:

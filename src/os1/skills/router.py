@@ -34,7 +34,7 @@ from os1.store.state import StateStore
 
 _log = logging.getLogger(__name__)
 PENDING_KEY = "skills.pending"
-# The user's words that let a model's tool call through to the reminder skills.
+# The user's words that let a model's tool call through to the skills (reminders, calendar).
 _ABOUT_REMINDERS = re.compile(
     r"\b(?:remind\w*|reminders?|alarms?|timers?|forget|forgetting|nudge|ping\s+me|"
     r"alert\s+me|wake\s+me|snooze|calendar|calender|diary|agenda|schedule|appointments?|"
