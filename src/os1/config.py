@@ -135,6 +135,9 @@ class VoiceSettings(_Section):
         return value
 
 
+_CLOCK_TIME = r"([01]?\d|2[0-3]):[0-5]\d"  # HH:MM, 24-hour
+
+
 class SkillsSettings(_Section):
     enabled: bool = Field(
         True, description="Act on requests in conversation (reminders, calendar); off = only talk."
@@ -166,8 +169,7 @@ class SkillsSettings(_Section):
         import re
 
         value = value.strip()
-        clock = r"([01]?\d|2[0-3]):[0-5]\d"
-        if value and not re.fullmatch(rf"{clock}\s*-\s*{clock}", value):
+        if value and not re.fullmatch(rf"{_CLOCK_TIME}\s*-\s*{_CLOCK_TIME}", value):
             raise ValueError(
                 f"{value!r} is not a span of hours; use HH:MM-HH:MM, such as 22:00-08:00"
             )
@@ -179,7 +181,7 @@ class SkillsSettings(_Section):
         import re
 
         value = value.strip()
-        if value and not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", value):
+        if value and not re.fullmatch(_CLOCK_TIME, value):
             raise ValueError(f"{value!r} is not a time of day; use HH:MM, such as 07:30")
         return value
 

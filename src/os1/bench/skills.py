@@ -17,9 +17,10 @@ from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from os1.skills.base import Registry
+from os1.skills.base import Registry, SkillResult
 from os1.skills.calendar import CalendarStore, new_event
 from os1.skills.calendar_skills import Remote, calendar_skills
+from os1.skills.intent import Parsed
 from os1.skills.reminders import ReminderStore, reminder_skills
 from os1.skills.requests import RequestParser
 from os1.store.db import Database
@@ -110,17 +111,8 @@ def _run_case(
     elif timed:
         right_time = False
     db.close()
-    return {
-        "text": case["text"],
-        "intent": case["intent"],
-        "predicted": parsed.intent,
-        "right_intent": right_intent,
-        "right_time": right_time,
-        "right_text": right_text,
-        "said": outcome.say if outcome else None,
-        "acted": outcome is not None and outcome.outcome == "done",
-        "timed": timed and case["intent"] in ("reminder.add", "reminder.move"),
-    }
+    timed = timed and case["intent"] in ("reminder.add", "reminder.move")
+    return _row(case, parsed, outcome, right_time, right_text, timed)
 
 
 def _run_calendar_case(
@@ -167,16 +159,29 @@ def _run_calendar_case(
         )
     elif intent == "calendar.cancel" and right_intent:
         right_text = target is not None and events.get(target) is None
+    timed = intent in ("calendar.add", "calendar.list")
+    return _row(case, parsed, outcome, right_time, right_text, timed)
+
+
+def _row(
+    case: dict[str, Any],
+    parsed: Parsed,
+    outcome: SkillResult | None,
+    right_time: bool | None,
+    right_text: bool | None,
+    timed: bool,
+) -> dict[str, Any]:
+    """One case's line in the report."""
     return {
         "text": case["text"],
-        "intent": intent,
+        "intent": case["intent"],
         "predicted": parsed.intent,
-        "right_intent": right_intent,
+        "right_intent": parsed.intent == case["intent"],
         "right_time": right_time,
         "right_text": right_text,
         "said": outcome.say if outcome else None,
         "acted": outcome is not None and outcome.outcome == "done",
-        "timed": intent in ("calendar.add", "calendar.list"),
+        "timed": timed,
     }
 
 

@@ -58,6 +58,18 @@ class Skill(Protocol):
     def act(self, call: SkillCall) -> SkillResult: ...
 
 
+def text_arguments(required: tuple[str, ...] | None = None, **properties: str) -> Mapping[str, Any]:
+    """A JSON Schema object of string arguments, each with its description; ``required``
+    None means all of them."""
+    return {
+        "type": "object",
+        "properties": {
+            name: {"type": "string", "description": d} for name, d in properties.items()
+        },
+        "required": list(properties if required is None else required),
+    }
+
+
 class SkillError(OS1Error):
     """A call the registry cannot run (an unknown skill, arguments of the wrong kind)."""
 

@@ -9,17 +9,17 @@ never the next morning.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime, time, timedelta, tzinfo
 
-from os1.clock import Clock, new_id, system_clock, to_iso
+from os1.clock import Clock, new_id, system_clock
 from os1.skills.calendar import CalendarStore, day_bounds
 from os1.skills.calendar_skills import describe_occurrence
 from os1.skills.reminders import ReminderStore
 from os1.skills.when import describe_moment
 from os1.store.conversations import Conversations, Message
 from os1.store.db import Database
+from os1.store.state import StateStore
 
 KEY = "skills.briefing"
 
@@ -70,6 +70,7 @@ class Briefing:
         self.reminders = ReminderStore(db, clock)
         self.conversations = Conversations(db, clock)
         self.new_after = new_conversation_after
+        self.state = StateStore(db, clock)
 
     def due(self) -> Message | None:
         """Say today's briefing if its time has come and it was not said today."""
@@ -79,13 +80,12 @@ class Briefing:
         zone = self.zone()[1]
         now = self.clock().astimezone(zone)
         today = now.date().isoformat()
-        if now.time() < at or self._said_on() == today:
+        if now.time() < at or (self.state.get(KEY) or {}).get("day") == today:
             return None
         text = compose(self.calendar, self.reminders, now, zone)
         conversation_id = self.conversations.current(self.new_after)
         with self.db.transaction() as conn:
-            row = conn.execute("SELECT value FROM state WHERE key = ?", (KEY,)).fetchone()
-            if row is not None and json.loads(row["value"]).get("day") == today:
+            if (self.state.get(KEY) or {}).get("day") == today:
                 return None  # another OS1 program said it a moment ago
             message = Message(
                 id=new_id("m"),
@@ -97,13 +97,5 @@ class Briefing:
                 meta={"kind": "briefing", "day": today},
             )
             Conversations.insert(conn, message)
-            conn.execute(
-                "INSERT INTO state (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key)"
-                " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                (KEY, json.dumps({"day": today}), to_iso(self.clock())),
-            )
+            self.state.put_in(conn, KEY, {"day": today})
         return message
-
-    def _said_on(self) -> str | None:
-        rows = self.db.query("SELECT value FROM state WHERE key = ?", (KEY,))
-        return json.loads(rows[0]["value"]).get("day") if rows else None

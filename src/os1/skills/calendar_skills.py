@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from os1.skills.base import SkillCall, SkillResult
+from os1.skills.base import SkillCall, SkillResult, text_arguments
 from os1.skills.calendar import CalendarStore, Occurrence, day_bounds, new_event
 from os1.skills.reminders import clean_text, when_words
 from os1.skills.when import describe_moment, find_days, find_when, says_clock
@@ -72,20 +72,10 @@ def describe_occurrence(occurrence: Occurrence, now: datetime) -> str:
     return said
 
 
-def _schema(required: tuple[str, ...], **properties: str) -> Mapping[str, Any]:
-    return {
-        "type": "object",
-        "properties": {
-            name: {"type": "string", "description": d} for name, d in properties.items()
-        },
-        "required": list(required),
-    }
-
-
 class _CalendarSkill:
     name = ""
     description = ""
-    parameters: Mapping[str, Any] = _schema(())
+    parameters: Mapping[str, Any] = text_arguments(())
 
     def __init__(
         self,
@@ -114,7 +104,7 @@ class _CalendarSkill:
 class AddEvent(_CalendarSkill):
     name = "calendar.add"
     description = "Put an event in the user's calendar."
-    parameters = _schema(
+    parameters = text_arguments(
         ("title", "when"),
         title="What it is, e.g. 'dinner with Amy'.",
         when="When, in the user's words: 'Friday at 8pm', 'tomorrow at 10', 'on the 20th'.",
@@ -219,7 +209,9 @@ def _people_of(said: object) -> list[str]:
 class ListEvents(_CalendarSkill):
     name = "calendar.list"
     description = "Say what is in the user's calendar on a day or in a week."
-    parameters = _schema((), when="Which days, in the user's words: 'tomorrow', 'this week'.")
+    parameters = text_arguments(
+        (), when="Which days, in the user's words: 'tomorrow', 'this week'."
+    )
 
     def act(self, call: SkillCall) -> SkillResult:
         now = self.now()
@@ -264,7 +256,7 @@ def _label(first: date, last: date, today: date) -> str:
 class CancelEvent(_CalendarSkill):
     name = "calendar.cancel"
     description = "Take an event out of the user's calendar."
-    parameters = _schema(("which",), which="Words from the event: 'dinner with Amy'.")
+    parameters = text_arguments(("which",), which="Words from the event: 'dinner with Amy'.")
 
     def act(self, call: SkillCall) -> SkillResult:
         which = str(call.arguments.get("which") or "")

@@ -148,6 +148,15 @@ class FollowUps:
         rows = self.db.query("SELECT * FROM followups WHERE status = 'pending' ORDER BY ask_at")
         return [FollowUp(r["id"], r["topic"], from_iso(r["ask_at"]), r["status"]) for r in rows]
 
+    def has_due(self) -> bool:
+        """Whether a follow-up's time has come (a cheap check, made every second)."""
+        return bool(
+            self.db.query(
+                "SELECT 1 FROM followups WHERE status = 'pending' AND ask_at <= ? LIMIT 1",
+                (to_iso(self.clock()),),
+            )
+        )
+
     def due(self, speaker: str, conversation_id: str) -> Message | None:
         """Ask the first follow-up whose time has come (not in quiet hours); once."""
         now = self.clock()

@@ -9,7 +9,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from os1.clock import Clock, from_iso, new_id, system_clock, to_iso
-from os1.skills.base import SkillCall, SkillResult
+from os1.skills.base import SkillCall, SkillResult, text_arguments
 from os1.skills.when import Recurrence, describe_moment, find_when
 from os1.store.db import Database
 
@@ -171,22 +171,12 @@ def describe(reminder: Reminder, now: datetime) -> str:
     return f"{reminder.text}, {describe_moment(reminder.due_at, now)}"
 
 
-def _schema(**properties: str) -> Mapping[str, Any]:
-    return {
-        "type": "object",
-        "properties": {
-            name: {"type": "string", "description": d} for name, d in properties.items()
-        },
-        "required": list(properties),
-    }
-
-
 class _ReminderSkill:
     """What the four reminder skills share: the store, the clock and the time zone."""
 
     name = ""
     description = ""
-    parameters: Mapping[str, Any] = _schema()
+    parameters: Mapping[str, Any] = text_arguments()
 
     def __init__(self, store: ReminderStore, zone: Callable[[], tuple[str, tzinfo]]) -> None:
         self.store = store
@@ -223,7 +213,7 @@ class _ReminderSkill:
 class AddReminder(_ReminderSkill):
     name = "reminder.add"
     description = "Remind the user of something at a time, or repeatedly."
-    parameters = _schema(
+    parameters = text_arguments(
         text="What to remind the user of, e.g. 'call Annie'.",
         when="When, in the user's words: 'tomorrow at 6pm', 'in 20 minutes', 'every Monday at 9'.",
     )
@@ -266,7 +256,9 @@ class ListReminders(_ReminderSkill):
 class CancelReminder(_ReminderSkill):
     name = "reminder.cancel"
     description = "Cancel one of the user's reminders."
-    parameters = _schema(which="Words from the reminder ('Annie'), or empty for the last one.")
+    parameters = text_arguments(
+        which="Words from the reminder ('Annie'), or empty for the last one."
+    )
 
     def act(self, call: SkillCall) -> SkillResult:
         picked = self._pick(str(call.arguments.get("which", "")))
@@ -279,7 +271,7 @@ class CancelReminder(_ReminderSkill):
 class MoveReminder(_ReminderSkill):
     name = "reminder.move"
     description = "Change when one of the user's reminders fires."
-    parameters = _schema(
+    parameters = text_arguments(
         which="Words from the reminder ('dentist'), or empty for the last one.",
         when="The new time, in the user's words.",
     )

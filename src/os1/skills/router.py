@@ -35,7 +35,7 @@ from os1.store.state import StateStore
 _log = logging.getLogger(__name__)
 PENDING_KEY = "skills.pending"
 # The user's words that let a model's tool call through to the skills (reminders, calendar).
-_ABOUT_REMINDERS = re.compile(
+_ABOUT_SKILLS = re.compile(
     r"\b(?:remind\w*|reminders?|alarms?|timers?|forget|forgetting|nudge|ping\s+me|"
     r"alert\s+me|wake\s+me|snooze|calendar|calender|diary|agenda|schedule|appointments?|"
     r"events?|meetings?)\b"
@@ -137,7 +137,7 @@ class SkillRouter:
         return result
 
     def _ask_model(self, model: ToolCallingLLM, text: str, now: datetime) -> SkillCall | None:
-        if not _ABOUT_REMINDERS.search(normalize(text)):
+        if not _ABOUT_SKILLS.search(normalize(text)):
             return None  # the user asked for nothing a skill does: no tool may run
         prompt = Prompt(
             messages=(

@@ -57,7 +57,7 @@ class Scheduler:
         """Deliver every reminder that is due, and the morning briefing when its time has
         come; returns the messages it stored."""
         said = [self.briefing.due() if self.briefing is not None else None]
-        if self.followups is not None and self.followups.pending():
+        if self.followups is not None and self.followups.has_due():
             conversation_id = self.conversations.current(self.new_after)
             said.append(self.followups.due(self.speaker, conversation_id))
         return [m for m in said if m is not None] + self._fire_reminders()

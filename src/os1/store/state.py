@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 from os1.clock import Clock, system_clock, to_iso
@@ -23,12 +24,16 @@ class StateStore:
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO state (key, value, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT(key) DO UPDATE SET value = excluded.value,"
-                " updated_at = excluded.updated_at",
-                (key, json.dumps(value, ensure_ascii=False), to_iso(self.clock())),
-            )
+            self.put_in(conn, key, value)
+
+    def put_in(self, conn: sqlite3.Connection, key: str, value: dict[str, Any]) -> None:
+        """``put`` inside a transaction the caller holds (written together with it)."""
+        conn.execute(
+            "INSERT INTO state (key, value, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value,"
+            " updated_at = excluded.updated_at",
+            (key, json.dumps(value, ensure_ascii=False), to_iso(self.clock())),
+        )
 
     def delete(self, key: str) -> None:
         with self.db.transaction() as conn:
