@@ -256,3 +256,47 @@ def test_a_reminder_fires_into_the_open_page(
         browser.close()
     ticker.stop()
     assert store.active() == []
+
+
+def test_in_voice_mode_a_reminder_is_said_aloud(
+    server: tuple[ServerThread, Hub], onboarded: App, tmp_path: Path
+) -> None:
+    """With voice on and the user quiet, a reminder that comes due is spoken: its audio
+    reaches the page, besides the notification."""
+    from datetime import timedelta
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from os1.skills.scheduler import Ticker
+
+    running, hub = server
+    quiet = tmp_path / "quiet.wav"
+    write_wav(quiet, np.zeros(16_000 * 3, dtype=np.float32), 16_000)
+    clock = onboarded.clock
+    onboarded.skills().reminders.add("stretch your legs", clock() + timedelta(minutes=1), "UTC")
+    ticker = Ticker(onboarded.scheduler(), lambda fired: None, every=0.2)
+    with sync_playwright() as playwright:
+        browser = _launch(
+            playwright,
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={quiet}",
+            "--autoplay-policy=no-user-gesture-required",
+        )
+        page = _pair(browser, running.url, hub, PHONE)
+        page.context.grant_permissions(["microphone"])
+        toggle = page.get_by_test_id("voice-toggle")
+        toggle.click()
+        expect(toggle).to_have_attribute("aria-pressed", "true", timeout=TIMEOUT_MS)
+        page.wait_for_function("() => window.os1Debug.micFramesSent > 10", timeout=TIMEOUT_MS)
+        assert hub.voice is not None  # the voice is on and listening
+        ticker.start()
+        page.wait_for_timeout(500)
+        assert page.evaluate("() => window.os1Debug.audioFramesReceived") == 0
+        clock.advance(minutes=2)  # type: ignore[attr-defined]
+        toast = page.get_by_test_id("toast").filter(has_text="Reminder: stretch your legs.")
+        expect(toast).to_be_visible(timeout=TIMEOUT_MS)
+        page.wait_for_function("() => window.os1Debug.audioFramesReceived > 5", timeout=TIMEOUT_MS)
+        toggle.click()
+        browser.close()
+    ticker.stop()

@@ -249,3 +249,69 @@ def test_a_model_failing_mid_reply_keeps_what_was_said(onboarded: App, fake_llm:
     assert turn.reply and "lovely question" in turn.reply  # said before the failure
     stored = [m for m in Conversations(onboarded.db).recent(10) if m.role == "companion"][-1]
     assert stored.text == turn.reply and APOLOGY not in stored.text
+
+
+def _converse_with_announcement(
+    app: App, clips: list[np.ndarray], stt: FakeSTT, announcement: str, *, over_it_s: float | None
+) -> tuple[list[TurnDone], list[Event], FakeTTS]:
+    """A conversation in which the companion has something to bring up (a reminder came
+    due). ``over_it_s``: it is there from the start, and the user starts talking this
+    long into it; None: it comes up while the user is speaking."""
+    tts = FakeTTS(sample_rate=16_000)
+    speaker = FileSpeaker(tts.sample_rate, None)
+    box: list[VoiceSession] = []
+    events: list[Event] = []
+
+    async def cue(number: int) -> None:
+        session = box[0]
+        if over_it_s is None:
+            await session.wait_idle(0.3)
+            asyncio.get_running_loop().call_later(0.3, session.announce, announcement)
+            return
+        while not tts.said or not speaker.playback.busy:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(over_it_s)
+
+    microphone = FileMicrophone(clips, cue=cue, tail_s=2.5)
+    session = VoiceSession(
+        app.companion(),
+        stt=stt,
+        vad=EnergyVAD(),
+        tts=tts,
+        microphone=microphone,
+        speaker=speaker,
+        settings=VoiceSettings(),
+        observe=events.append,
+    )
+    box.append(session)
+    if over_it_s is not None:
+        session.announce(announcement)  # before it runs: said once it is quiet
+    turns = asyncio.run(session.run())
+    return turns, events, tts
+
+
+def test_something_brought_up_is_said_aloud_never_over_the_user(
+    onboarded: App, fake_llm: FakeLLM
+) -> None:
+    fake_llm.enqueue("Hello Theo, good to hear you.")
+    turns, events, tts = _converse_with_announcement(
+        onboarded, [_tone(0.8)], FakeSTT(["Hello there."]), "Reminder: call Annie.", over_it_s=None
+    )
+    assert [t.status for t in turns] == ["complete"]
+    # It came up while the user spoke: the reply was said in full, and it after.
+    assert " ".join(tts.said) == "Hello Theo, good to hear you. Reminder: call Annie."
+    assert not [e for e in events if isinstance(e, Interrupt)]
+
+
+def test_talking_over_something_brought_up_stops_it_and_is_a_turn(
+    onboarded: App, fake_llm: FakeLLM
+) -> None:
+    fake_llm.enqueue("Sure, what is it?")
+    long = "Reminder: " + "water the ferns on the balcony and the ones in the hall. " * 3
+    turns, events, tts = _converse_with_announcement(
+        onboarded, [_tone(1.0)], FakeSTT(["Wait, one thing first."]), long.strip(), over_it_s=0.4
+    )
+    (cut,) = [e for e in events if isinstance(e, Interrupt)]  # the moment the user spoke
+    assert cut.heard.startswith("Reminder: water") and len(cut.heard) < len(long) / 2
+    assert [t.user_text for t in turns] == ["Wait, one thing first."]
+    assert turns[0].status == "complete" and turns[0].reply == "Sure, what is it?"

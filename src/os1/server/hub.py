@@ -23,6 +23,7 @@ from os1.config import VoiceSettings
 from os1.errors import OS1Error
 from os1.server.devices import Device, Devices
 from os1.server.events import (
+    MessageShown,
     Presence,
     PresenceChanged,
     ServerEvent,
@@ -221,6 +222,13 @@ class Hub:
             events = await loop.run_in_executor(self._store, changes)
             for event in events:
                 self.broadcast(event)
+                if (
+                    self.voice is not None
+                    and isinstance(event, MessageShown)
+                    and _brought_up(event.message)
+                ):
+                    # In voice mode it is said aloud too, once nothing else is being said.
+                    self.voice.session.announce(event.message["text"])
 
     def sync_soon(self, *, users_only: bool = False) -> None:
         self.spawn(self.sync(users_only=users_only))
@@ -313,6 +321,11 @@ class Hub:
                 ) from error
             self._parts = (key, parts)
         return self._parts[1]
+
+
+def _brought_up(message: dict[str, Any]) -> bool:
+    """A message the companion wrote on its own: a reminder, briefing or follow-up."""
+    return message["role"] == "companion" and message.get("kind") is not None
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:

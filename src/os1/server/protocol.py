@@ -129,6 +129,9 @@ def parse(text: str) -> ClientMessage:
     )
 
 
+PROACTIVE_KINDS = ("reminder", "briefing", "followup")  # what the companion brings up itself
+
+
 def message_dict(message: Message) -> dict[str, Any]:
     """A stored message as clients see it."""
     meta = message.meta
@@ -142,7 +145,7 @@ def message_dict(message: Message) -> dict[str, Any]:
         "status": message.status,
         "via": via,
         "device": meta.get("device"),
-        "kind": meta["kind"] if meta.get("kind") in ("reminder", "briefing", "followup") else None,
+        "kind": meta["kind"] if meta.get("kind") in PROACTIVE_KINDS else None,
     }
 
 

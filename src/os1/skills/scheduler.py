@@ -165,9 +165,12 @@ class Ticker:
             self._thread.join(timeout=5)
 
 
-def reminder_ticker(app: App, show: Callable[[str], None]) -> Ticker | None:
-    """Start firing ``app``'s reminders (each shown with ``show``); None when the user
-    turned reminders off in conversation (``skills.reminders_in_chat``)."""
+def reminder_ticker(
+    app: App, show: Callable[[str], None], speak: Callable[[str], None] | None = None
+) -> Ticker | None:
+    """Start firing ``app``'s reminders (each shown with ``show``, and said with
+    ``speak`` in a voice conversation); None when the user turned reminders off in
+    conversation (``skills.reminders_in_chat``)."""
 
     def enabled() -> bool:
         return app.settings.skills.enabled and app.settings.skills.reminders_in_chat
@@ -179,6 +182,8 @@ def reminder_ticker(app: App, show: Callable[[str], None]) -> Ticker | None:
     def deliver(messages: list[Message]) -> None:
         for message in messages:
             show(f"{message.speaker}: {message.text}")
+            if speak is not None:
+                speak(message.text)
 
     deliver(scheduler.fire_due())  # what came due while OS1 was off, before anything else
     return Ticker(scheduler, deliver, enabled=enabled).start()

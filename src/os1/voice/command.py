@@ -77,8 +77,10 @@ def talk(
                 f"voice {parts.tts.name} · hearing with {parts.stt.name}"
             )
             say(header if inputs else header + "\n(Just speak. Ctrl-C leaves.)", err=True)
-        # Live, reminders are said in the terminal as they come due (not yet spoken aloud).
-        ticker = None if inputs else reminder_ticker(app, lambda text: say(text, err=True))
+        # Live, reminders are shown in the terminal and said aloud as they come due.
+        ticker = None
+        if not inputs:
+            ticker = reminder_ticker(app, lambda text: say(text, err=True), speak=run.announce)
         try:
             report = asyncio.run(run.converse(parts, printer=None if as_json else _Printer()))
         except KeyboardInterrupt:

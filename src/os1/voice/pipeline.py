@@ -91,6 +91,14 @@ class VoiceRun:
         self._inputs: list[Path] = []
         self.session: VoiceSession | None = None  # while conversing
         self.microphone: Microphone | None = None
+        self._unsaid: list[str] = []  # brought up before the conversation began
+
+    def announce(self, text: str) -> None:
+        """Say ``text`` aloud in the conversation (see ``VoiceSession.announce``)."""
+        if self.session is not None:
+            self.session.announce(text)
+        else:
+            self._unsaid.append(text)
 
     def use_files(self, paths: list[Path], out_dir: Path | None) -> None:
         """Speak these WAVs, one turn each (read now, so a bad file fails before anything)."""
@@ -169,6 +177,9 @@ class VoiceRun:
             conversation_id=self.conversation_id,
         )
         self.session = session
+        for text in self._unsaid:
+            session.announce(text)
+        self._unsaid.clear()
         turns = await session.run()
         return {
             "companion": name,

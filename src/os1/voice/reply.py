@@ -163,19 +163,80 @@ class SpokenReply:
             piece = self._pieces.get()
             if piece is _END or self._cancel.is_set():
                 return
-            number = self.playback.add_piece(self._generation, piece)
-            audio: Generator[Samples, None, None] | None = None
-            try:
-                audio = self.tts.synthesize(piece, self.prosody)
-                for samples in audio:
-                    if self._cancel.is_set():
-                        return
-                    self.playback.play(self._generation, number, samples)
-            except Exception as error:
-                _log.warning("the voice failed on %r", piece, exc_info=True)
-                self.error = self.error or error
-            finally:
-                self.playback.piece_done(self._generation, number)
-                if audio is not None:
-                    with contextlib.suppress(Exception):
-                        audio.close()
+            error = say_piece(
+                self.tts, self.playback, self._generation, piece, self.prosody, self._cancel
+            )
+            self.error = self.error or error
+
+
+def say_piece(
+    tts: TextToSpeech,
+    playback: Playback,
+    generation: int,
+    piece: str,
+    prosody: Prosody,
+    cancel: threading.Event,
+) -> Exception | None:
+    """Synthesise one piece of speech into ``playback`` (as part of reply ``generation``)
+    until it is said or ``cancel`` is set; the voice's error, if it failed."""
+    number = playback.add_piece(generation, piece)
+    audio: Generator[Samples, None, None] | None = None
+    try:
+        audio = tts.synthesize(piece, prosody)
+        for samples in audio:
+            if cancel.is_set():
+                return None
+            playback.play(generation, number, samples)
+    except Exception as error:
+        _log.warning("the voice failed on %r", piece, exc_info=True)
+        return error
+    finally:
+        playback.piece_done(generation, number)
+        if audio is not None:
+            with contextlib.suppress(Exception):
+                audio.close()
+    return None
+
+
+class Announcement:
+    """Words the companion says on its own, not in answer to anything: a reminder that
+    came due, the morning briefing. The text is already stored; this only says it, and
+    stops when cancelled (the user started talking)."""
+
+    def __init__(self, tts: TextToSpeech, playback: Playback, prosody: Prosody) -> None:
+        self.tts = tts
+        self.playback = playback
+        self.prosody = prosody
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(target=self._say, name="os1-announce", daemon=True)
+        self._text = ""
+        self._generation = 0
+
+    def start(self, text: str) -> None:
+        self._text = text
+        self._generation = self.playback.begin_reply()
+        self._thread.start()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def written(self) -> bool:
+        """All of its audio is queued (or it was cancelled)."""
+        return self._thread.ident is not None and not self._thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread.ident is not None:
+            self._thread.join(timeout)
+
+    def _say(self) -> None:
+        chunker = SentenceChunker()
+        pieces = [*chunker.feed(self._text), *chunker.finish()]
+        for piece in pieces:
+            if self._cancel.is_set():
+                return
+            say_piece(self.tts, self.playback, self._generation, piece, self.prosody, self._cancel)

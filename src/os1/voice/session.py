@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -48,13 +49,14 @@ from os1.voice.events import (
 )
 from os1.voice.io import Microphone, Speaker
 from os1.voice.listener import Listener
-from os1.voice.reply import ReplyListener, SpokenReply
+from os1.voice.reply import Announcement, ReplyListener, SpokenReply
 
 _log = logging.getLogger(__name__)
 _POLL_S = 0.01
 COMMIT_S = 12.0
 FINISH_TIMEOUT_S = 120.0
 JOIN_TIMEOUT_S = 30.0  # a reply's threads stop at their next step once cancelled
+ANNOUNCE_QUIET_S = 0.6  # something the companion brings up waits for this much quiet
 
 
 @dataclass
@@ -158,6 +160,11 @@ class VoiceSession:
         self._warming = False
         self._warm_again = False
         self.warmed = asyncio.Event()  # the first prompt is ready: the fastest first turn
+        self._announcing: Announcement | None = None
+        self._announce_lock = asyncio.Lock()  # one at a time, in the order they came
+        self._unsaid: list[str] = []  # announced before the session ran
+        self._unsaid_lock = threading.Lock()
+        self._ready = False  # running: announcements go straight to the loop
 
     # -- running --------------------------------------------------------------------
 
@@ -166,6 +173,11 @@ class VoiceSession:
         self._loop = asyncio.get_running_loop()
         await self.speaker.start()
         self._warm_up()
+        with self._unsaid_lock:
+            self._ready = True
+            for text in self._unsaid:
+                self._track(self._announce(text))
+            self._unsaid.clear()
         try:
             async for chunk in self.microphone.chunks():
                 for event in self.listener.feed(chunk, self.playback.level):
@@ -188,6 +200,7 @@ class VoiceSession:
             or self._replying is not None
             or self._barge is not None
             or self.playback.busy
+            or self._announcing is not None
         )
 
     async def wait_idle(self, quiet_s: float = 0.0) -> None:
@@ -204,6 +217,8 @@ class VoiceSession:
 
     async def _shutdown(self) -> None:
         self._closing = True
+        if self._announcing is not None:
+            self._announcing.cancel()
         if self._endpoint is not None:
             self._endpoint.cancel()
         if self._turn.reply is not None:
@@ -237,6 +252,11 @@ class VoiceSession:
             self._on_speech_ended(event)
 
     def _on_speech_started(self, event: SpeechStarted) -> None:
+        if self._announcing is not None:
+            if not self.settings.barge_in:
+                self._ignoring = True  # as over a reply: talking over it is not a turn
+                return
+            self._stop_announcing(event.at)  # the user has the floor; it stays in writing
         if self._endpoint is not None:  # the user is not done after all
             self._endpoint.cancel()
             self._endpoint = None
@@ -407,6 +427,43 @@ class VoiceSession:
         for event in turn.early_text:
             self._emit(event)
         turn.early_text.clear()
+
+    # -- speaking up ----------------------------------------------------------------------
+
+    def announce(self, text: str) -> None:
+        """Say ``text`` aloud once nothing else is under way: something the companion
+        brings up itself (a reminder that came due, the morning briefing), already stored
+        in the conversation. Safe to call from any thread, and before ``run``."""
+        with self._unsaid_lock:
+            if not self._ready:
+                self._unsaid.append(text)
+                return
+        if self._loop is not None and not self._closing:
+            self._loop.call_soon_threadsafe(lambda: self._track(self._announce(text)))
+
+    async def _announce(self, text: str) -> None:
+        async with self._announce_lock:
+            await self.wait_idle(ANNOUNCE_QUIET_S)  # never over the user or a reply
+            if self._closing:
+                return
+            said = Announcement(self.tts, self.playback, self.prosody())
+            self._announcing = said
+            said.start(text)
+            while not said.cancelled and not (said.written and not self.playback.busy):  # noqa: ASYNC110
+                await asyncio.sleep(_POLL_S)
+            if self._announcing is said:
+                self._announcing = None
+            await asyncio.to_thread(said.join, JOIN_TIMEOUT_S)
+
+    def _stop_announcing(self, onset_at: float) -> None:
+        said = self._announcing
+        if said is not None:
+            stopped_at = self.playback.pause()
+            heard = self.playback.heard_text()
+            said.cancel()
+            self._announcing = None
+            self.playback.clear()
+            self._emit(Interrupt(onset_at, stopped_at, heard))
 
     # -- answering ------------------------------------------------------------------------
 
