@@ -318,10 +318,44 @@ def test_half_a_time_then_the_other_half(clock: MovableClock) -> None:
     router = _router(Database(":memory:"), clock)
     asked = router.handle("add a meeting with Tom at 7")
     assert asked is not None and asked.say == "Which day is meeting with Tom?"
-    done = router.handle("tomorrow")
+    which = router.handle("tomorrow")
+    assert which is not None and which.say == "Is that 7 in the morning or the evening?"
+    done = router.handle("in the evening")
     assert done is not None
     assert done.outcome == "done", done.say
     assert _day(router, date(2026, 12, 10)) == ["19:00 meeting with Tom"]
+
+
+def test_careful_questions_for_an_event(clock: MovableClock) -> None:
+    """Where people mean either, a calendar asks; where one reading is sure, it does not.
+    (The clock stands on Wednesday 9 December 2026, 3 pm, in Berlin.)"""
+    router = _router(Database(":memory:"), clock)
+    for said, asked in [
+        ("put dinner with Amy on Wednesday at 8", "Today is Wednesday: do you mean today or"),
+        ("add a haircut next Friday at 2pm", "This Friday, December 11, or the one after"),
+        ("book the optician for 3/4 at 10am", "Is 3/4 April 3 or March 4?"),
+        ("gym with Jo at 6 tomorrow", "Is that 6 in the morning or the evening?"),
+    ]:
+        result = router.handle(said)
+        assert result is not None and result.outcome == "question", said
+        assert result.say.startswith(asked), result.say
+        router.state.delete("skills.pending")
+    for said, day, expected in [
+        ("book the MOT on 20/2 at 8:30am", date(2027, 2, 20), "08:30 MOT"),
+        ("landlord inspection tomorrow 1430, please add it", date(2026, 12, 10), "14:30"),
+        ("add my flight to Oslo on December 21st at 06:15", date(2026, 12, 21), "06:15 flight"),
+        ("add gig at the o2 fri 18th 7.30pm", date(2026, 12, 18), "19:30 gig"),
+        ("call with the bank 10 past 2 tomorrow afternoon, stick it in", date(2026, 12, 10),
+         "14:10 call with the bank"),
+        ("a week on Monday I've got the dentist at 9:15am, add that please", date(2026, 12, 21),
+         "09:15 dentist"),
+        ("squeeze in a quick call with Femi at 4:30pm", date(2026, 12, 9), "16:30 quick call"),
+        ("add a call with Ingrid at 6pm tomorrow, no wait, make it 6:30", date(2026, 12, 10),
+         "18:30 call with Ingrid"),
+    ]:  # fmt: skip
+        result = router.handle(said)
+        assert result is not None and result.outcome == "done", (said, result and result.say)
+        assert any(line.startswith(expected) for line in _day(router, day)), _day(router, day)
 
 
 def test_cancel_words_inside_a_new_event_do_not_cancel(clock: MovableClock) -> None:

@@ -35,6 +35,7 @@ SUITES = {
         "calendar_phrasings.json",
         "calendar_phrasings_dev2.json",
         "calendar_phrasings_dev3.json",
+        "calendar_phrasings_dev4.json",
     ),
 }
 _PARSER = RequestParser()

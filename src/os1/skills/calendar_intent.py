@@ -18,20 +18,24 @@ from os1.skills.when import find_days, find_when, says_clock
 
 _CAL = r"(?:calendar|diary|agenda|schedule|planner|calender)"
 _VERB = (
-    r"(?:put|pop|add|schedule|book|pencil|set\s+up|arrange|plan|block(?:\s+out|\s+off)?|"
+    r"(?:put|pop|add|schedule|book|pencil|set\s+up|arrange|plan|block(?:\s+out|\s+off)?|squeeze|slot|"
     r"create|enter|save|mark|jot|note|stick|organi[sz]e|make)"
 )
 _ADD_START = re.compile(
-    r"(?:^|\b(?:can|could|would|will)\s+you\s+|\bplease\s+)" + _VERB + r"\b(?:\s+(?:down|in))?\s+"
+    r"(?:^|\b(?:can|could|would|will)\s+you\s+|\bplease\s+|\bkindly\s+)"
+    + _VERB
+    + r"\b(?:\s+(?:down|in))?\s+"
     r"(?:(?:a|an|new)\s+)?(?:(?:event|appointment|entry)\s*:\s*)?"
-    r"|^(?:calendar|new\s+event|event|diary)\s*:\s*"
+    r"|^(?:calendar|new\s+event|event|diary|new\s+appointment)\s*:\s*"
 )
-_LABEL = re.compile(r"^(?:calendar|new\s+event|event|diary)\s*:\s*")
+_LABEL = re.compile(r"^(?:calendar|new\s+event|event|diary|new\s+appointment)\s*:\s*")
 _ADD_BACK = re.compile(
     r"(?:^|\s)(?:(?:can|could|would|will)\s+(?:you|u)\s+)?(?:add|put|pop|pencil|stick|save|enter|"
     r"note|write|schedule|book|get)\s+(?:(?:it|that|this|them)(?:\s+(?:down|in))?"
     r"(?:\s+(?:in|into|on|to)\s+(?:my|the)\s+" + _CAL + r")?"
-    r"|(?:in|into|on|to)\s+(?:my\s+|the\s+)?" + _CAL + r")(?:\s+(?:for\s+me|too|thanks|ta))?\s*$"
+    r"|(?:in|into|on|to)\s+(?:my\s+|the\s+)?" + _CAL + r"|(?:please|pls|plz))"
+    r"(?:\s+(?:for\s+me|too|thanks|ta|please|pls|x|xx|thanks\s+x))*\s*$"
+    r"|(?:^|\s)(?:diary|calendar)\s+(?:it|that|this)(?:\s+(?:please|pls|thanks|x))*\s*$"
 )
 _IN_CAL = re.compile(r"\s*\b(?:in|into|on|to|onto|in\s+to)\s+(?:my|the|our)\s+" + _CAL + r"\b")
 _NOT_ADD = re.compile(
@@ -46,10 +50,12 @@ EVENT_NOUN = re.compile(
     r"check-?up|dentist|doctor|vet|haircut|gym|training|rehearsal|recital|play|show|match|"
     r"conference|workshop|webinar|zoom|standup|stand-up|review|catch-?up|booking|reservation|"
     r"birthday|wedding|trip|flight|massage|physio|therapy|exam|course|service|viewing|quiz|"
-    r"screen|offsite|one-on-one|1:1|pickup|prep|beer|coffee|rehearsal|lesson)s?\b"
+    r"screen|offsite|one-on-one|1:1|pickup|prep|beer|coffee|rehearsal|lesson|gig|mot|inspection|"
+    r"optician|hairdresser|retro|sync|choir|brunch|slot|check-?in|barber|test)s?\b"
 )
 _CANCEL = re.compile(
-    r"\b(?:cancel|delete|remove|drop|clear|scrap|scratch|strike|call\s+off|get\s+rid\s+of|"
+    r"\b(?:cancel|delete|remove|drop|clear|scrap|scratch|strike|call\s+off|get\s+rid\s+of|wipe|"
+    r"bin|ditch|axe|"
     r"take\s+(?P<inner>(?:[\w'-]+\s+){0,6}?)(?:off|out))\b"
 )
 _LEADING_CANCEL = re.compile(
@@ -60,6 +66,8 @@ _OFF_CAL = re.compile(r"\b(?:off|out\s+of|from)\s+(?:my|the)\s+" + _CAL + r"\b")
 _MENTION = re.compile(
     r"^(?:i|we|he|she|they|my|our|his|her|their)\s+(?:\w+\s+)?(?:had|was|were|did|went|"
     r"cancelled|canceled|booked|scheduled|got|have\s+been|'ve\s+been|love|hate|loved|can't)\b"
+    r"|^(?:my|our|his|her|their)\s+(?:[\w']+\s+){0,3}?(?:always|usually|never|often|meets|"
+    r"books|starts|runs|is\s+always)\b"
     r"|^(?:should|shall|did|would)\s+(?:i|we)\b"
 )
 _LIST = re.compile(
@@ -75,8 +83,11 @@ _LIST = re.compile(
     r"|^(?:am|are)\s+(?:i|we)\s+(?:\w+\s+)?(?:free|busy|available|booked|double\s+booked)\b"
     r"(?!\s+to\b)"
     r"|^is\s+my\s+(?:\w+\s+)?(?:free|busy|clear|full|packed)\b"
+    r"|^is\s+(?:[\w']+\s+){1,3}?(?:free|clear|busy|open|full|packed)\b"
+    r"|^what(?:'s|\s+is)\s+coming\s+up\b|^(?:am|are)\s+(?:i|we)\s+doing\s+anything\b"
+    r"|\b(?:let\s+me\s+know|tell\s+me)\s+what\s+(?:commitments|plans|meetings|appointments)\b"
     r"|^(?:any|anything|do\s+i\s+have\s+any(?:thing)?|is\s+(?:there\s+)?anything|"
-    r"have\s+i\s+got\s+anything|are\s+there\s+any)\b"
+    r"have\s+i\s+got\s+any(?:thing)?|are\s+there\s+any)\b"
     r"|\b(?:read|tell|show|give|check|list|go\s+through)\b.*\b(?:my|the)\s+(?:" + _CAL + r"|"
     r"appointments|events|meetings|plans|day|week)\b"
     r"|^show\s+me\s+(?:everything|what's\s+on|my)"
@@ -91,6 +102,7 @@ _LIST = re.compile(
 )
 _LIST_TOPIC = re.compile(
     r"\b(?:" + _CAL + r"|appointments?|events?|meetings?|plans?|planned|scheduled|booked|free|"
+    r"commitments|clear|doing|"
     r"busy|available|on|happening|coming\s+up|look|looking|looks|everything|packed)\b"
 )
 _PEOPLE = re.compile(
@@ -109,7 +121,7 @@ _DURATION = re.compile(
     r"(?P<n>\d+|an?|one|two|three|four|half\s+an)\s+(?P<unit>minutes?|mins?|hours?|hrs?)"
     r"(?P<half>\s+and\s+a\s+half)?\b|\b(?P<n2>\d+|thirty|fifteen|forty[- ]five|ninety)[- ]"
     r"(?P<unit2>minute|min|hour)\b"
-    r"|\b(?P<n3>\d+)\s+(?P<unit3>minutes?|mins?|hours?|hrs?)\s*$"
+    r"|(?<!\bin\s)(?<!\bwithin\s)\b(?P<n3>\d+|half\s+an|an|one|two)\s+(?P<unit3>minutes?|mins?|hours?|hrs?)\s*$"
 )
 _FROM_TO = re.compile(
     r"\b(?:from\s+(?P<a>\d{1,2}(?::\d{2})?)\s*(?P<ap>[ap]m)?\s+(?:to|till|until|-)\s+"
@@ -141,6 +153,9 @@ _WANT = re.compile(
     r"^(?:i'd|i\s+would|i\s+want|i\s+need|i'd\s+love|we\s+need|i\s+wanna)\s+(?:to\s+)?"
     r"(?=" + _VERB + r"\b)"
 )
+_NEED = re.compile(
+    r"^(?:i\s+)?need\s+(?=(?:a|an)\s+(?:quick\s+)?(?:meeting|call|appointment|slot)\b)"
+)
 _MY_DAYS = {"my day": "today", "my week": "this week", "my weekend": "this weekend"}
 _STRONG_LIST = re.compile(
     r"\b(?:do\s+i\s+have|have\s+i\s+got|i've\s+got|i\s+have\s+got)\s+anything\b"
@@ -169,13 +184,31 @@ _SLANG = {"wats": "what's", "wk": "week", "ugh": "", "mtg": "meeting", "arvo": "
           "thrusday": "thursday", "@": "at"}  # fmt: skip
 
 
+_RESTATED_CLOCK = re.compile(
+    r"(?P<clock>\b(?:at\s+)?\d{1,2}(?::\d{2})?\s*(?:[ap]m)?)(?P<between>[^,]*?),?\s+"
+    r"(?:no\s+wait|no\s+sorry|sorry|actually|no)\s*,?\s+(?:make\s+(?:it|that)\s+)"
+    r"(?P<new>(?:at\s+)?\d{1,2}(?::\d{2})?\s*(?:[ap]m)?)\b",
+    re.IGNORECASE,
+)
+
+
+def _restate_clock(m: re.Match[str]) -> str:
+    new = m.group("new").removeprefix("at ").strip()
+    old_meridiem = re.search(r"[ap]m$", m.group("clock").strip().lower())
+    if old_meridiem and not re.search(r"[ap]m$", new.lower()):
+        new += old_meridiem.group(0)  # "6pm, no wait, make it 6:30": 6:30pm
+    return f"at {new}{m.group('between')}"
+
+
 def _prepare(text: str) -> str:
+    # "at 6pm tomorrow, no wait, make it 6:30": the new time in place of the old one.
+    text = _RESTATED_CLOCK.sub(_restate_clock, text)
     corrected = _CORRECTION.sub("", text)  # "at three, no sorry, four": four
     words = normalize(corrected).replace("w/", "with")
     words = " ".join(_SLANG.get(w, w) for w in words.split())
     words = re.sub(r"^remind\s+me\s+(?=what)", "", words)
-    words = re.sub(r"\b(at\s+\d{1,2})\.(\d{2})\b", r"\1:\2", words)  # "at 12.30"
     words = _MIND.sub(lambda m: _GERUNDS.get(m.group(1), m.group(0)), words)
+    words = _NEED.sub("add ", words)  # "need a meeting w/ Raj tmrw at 3pm"
     return _WANT.sub("", words)
 
 

@@ -23,7 +23,7 @@ _EVENING = re.compile(
     r"\b(?:dinner|supper|drinks?|party|concert|gig|show|movie|film|theat(?:er|re)|opera|"
     r"date\s+night|date|bar|pub|club|karaoke|game\s+night|poker)\b"
 )
-_MORNING = re.compile(r"\b(?:breakfast|brunch|coffee|jog|run|gym|standup|stand-up)\b")
+_MORNING = re.compile(r"\b(?:breakfast|brunch|coffee|standup|stand-up)\b")
 _WHOLE_DAY = re.compile(
     r"\b(?:birthday|anniversary|holiday|vacation|trip|day\s+off|deadline|wedding|"
     r"conference|festival|bank\s+holiday|moving\s+day)\b"
@@ -130,10 +130,14 @@ class AddEvent(_CalendarSkill):
             if days.first is not None:
                 return self._add(title, days.first, arguments, now, zone, days.last)
         if said_when and not find_days(said_when, now).found and not _DELAY.search(said_when):
-            # "a meeting with Tom at 7": which day is not said, and a calendar should not
-            # guess it (a reminder may: "at 7" is the next 7 o'clock).
-            return SkillResult("question", f"Which day is {title}?", {"title": title})
-        when = find_when(said_when, now, part=part, ask=f"is {title}")
+            # "a call with Tom at 4:30pm": no day said. Later today is what people mean;
+            # when that time has passed, which day is a question (a reminder may take
+            # tomorrow's: a calendar should not guess).
+            later = find_when(said_when, now, part=part, ask=f"is {title}", careful=True)
+            today = later.due is not None and later.due.date() == now.date()
+            if later.question or not today:
+                return SkillResult("question", f"Which day is {title}?", {"title": title})
+        when = find_when(said_when, now, part=part, ask=f"is {title}", careful=True)
         if when.question:
             return SkillResult("question", when.question, {"title": title})
         if when.every is not None:

@@ -30,6 +30,7 @@ _ADD = re.compile(
     r"|^(?:a\s+)?(?:reminder|timer|alarm)\s+(?:to|for|about|in|at)\b"
     r"|\b(?:don't|do\s+not)\s+let\s+me\s+forget\b"
     r"|\bi\s+need\s+(?:a|an)\s+(?:reminder|alarm)\b"
+    r"|\bgive\s+me\s+a\s+(?:reminder|nudge|shout)\b|^(?:please\s+)?wake\s+me(?:\s+up)?\b"
 )
 _NOT_A_REQUEST = re.compile(
     r"\bremind\s+me\s+(?:what|who|how|where|why|if|whether|which)\b(?!.*\breminders?\b)"
@@ -94,6 +95,9 @@ def normalize(text: str) -> str:
     lowered = re.sub(r"[!?,;]+", " ", lowered)
     lowered = re.sub(r"\.(?!\d)|(?<=\s)-|-(?=\s)", " ", lowered)  # keep 6.30 and a.m.
     lowered = re.sub(r"\b([ap])\s+m\b", r"\1m", lowered)
+    # "7.30pm", "at 12.30": a clock time written with a dot.
+    lowered = re.sub(r"\b(\d{1,2})\.([0-5]\d)(?=\s*[ap]\.?m\b)", r"\1:\2", lowered)
+    lowered = re.sub(r"\b(at\s+\d{1,2})\.([0-5]\d)\b", r"\1:\2", lowered)
     lowered = re.sub(
         r"(?<![\w-])[\w']+(?![\w-])", lambda m: _TYPOS.get(m.group(0), m.group(0)), lowered
     )
@@ -165,6 +169,8 @@ class IntentParser:
         task = _TASK_TAIL.sub("", task).strip()
         task = re.sub(r"^(?:in|at|on|for)\s+", "", task)
         when_text = _when_text(words, when.spans)
+        if not task and add.group(0).startswith("wake"):
+            task = "wake up"  # "wake me at 7 tomorrow": an alarm
         return self._call("reminder.add", {"text": recase(task, text), "when": when_text}, text)
 
     @staticmethod

@@ -226,7 +226,9 @@ class AddReminder(_ReminderSkill):
         if isinstance(resolved, str):
             return SkillResult("question", resolved, {"text": text})
         if resolved is None:
-            return SkillResult("question", f"When should I remind you to {text}?", {"text": text})
+            about = "about" if re.match(r"(?i)(?:the|a|an|my|your|our|this|that)\b", text) else "to"
+            question = f"When should I remind you {about} {text}?"  # "about the dentist thing"
+            return SkillResult("question", question, {"text": text})
         reminder = self.store.add(text, resolved[0], self.zone()[0], resolved[1])
         return SkillResult(
             "done", f"Okay, I'll remind you: {describe(reminder, self.now())}.", reminder.to_dict()

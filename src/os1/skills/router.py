@@ -28,7 +28,7 @@ from os1.skills.followups import FollowUps
 from os1.skills.intent import normalize
 from os1.skills.reminders import ReminderStore, reminder_skills, when_words
 from os1.skills.requests import RequestParser
-from os1.skills.when import find_when
+from os1.skills.when import find_when, with_part
 from os1.store.db import Database
 from os1.store.state import StateStore
 
@@ -186,15 +186,21 @@ class SkillRouter:
         if self.clock() - from_iso(pending["at"]) > PENDING_FOR:
             return None
         words = when_words(normalize(text))
+        so_far = str(pending["arguments"].get("when") or "")
+        parted = with_part(so_far, words)  # "in the morning or the evening?" "evening"
+        if parted is not None:
+            return SkillCall(
+                pending["skill"], {**pending["arguments"], "when": parted}, "user", text
+            )
         when = find_when(words, now)
         leftover = len(words.split()) - sum(len(words[a:b].split()) for a, b in when.spans)
         if not when.found or leftover > 3:
             return None  # not an answer to "when?": a sentence of its own
         answer = " ".join(words[a:b] for a, b in when.spans)
-        so_far = str(pending["arguments"].get("when") or "")
         if so_far and find_when(when_words(so_far), now).question:
             so_far = ""  # what was said cannot be: the answer replaces it
-        said = f"{so_far} {answer}".strip()
+        # The answer first: where it says again what was said ("6pm" to "at 6"), it wins.
+        said = f"{answer} {so_far}".strip()
         return SkillCall(
             pending["skill"],
             {**pending["arguments"], "when": said},

@@ -54,6 +54,9 @@ _CLOCK = (
     r"(?P<noon>noon|midday|midnight)"
     r"|(?P<half>half)\s+(?:past\s+)?(?P<hh>" + _NUM + r")"
     r"|(?P<quarter>(?:a\s+)?quarter)\s+(?P<qdir>past|to|after|til)\s+(?P<qh>" + _NUM + r")"
+    r"|(?P<mins>\d{1,2}|five|ten|twenty|twenty[- ]five)\s+(?:minutes\s+)?(?P<pdir>past|to|after)"
+    r"\s+(?P<ph>" + _NUM + r")"
+    r"|(?P<h4>[01]\d|2[0-3])(?P<m4>[0-5]\d)(?:\s*(?:hrs|hours|h))?(?=\s|$)"
     r"|(?P<h>\d{1,2})(?::(?P<m>\d{2}))\s*(?P<ap>a\.?m\.?|p\.?m\.?)?"
     r"|(?P<h2>\d{1,2}|"
     + "|".join(k for k, v in _NUMBERS.items() if 1 <= v <= 12 and len(k) > 2)
@@ -62,7 +65,7 @@ _CLOCK = (
     r")(?:\s+(?:in\s+the\s+|at\s+)(?P<cpart>morning|afternoon|evening|night))?"
     r"(?:\s+(?P<tonight>tonight))?"
 )
-_CLOCK_RE = re.compile(r"\b" + _CLOCK + r"(?![\w:])")
+_CLOCK_RE = re.compile(r"(?<!/)\b" + _CLOCK + r"(?![\w:/])")
 
 _RELATIVE_RE = re.compile(
     r"\bin\s+(?:(?P<half>half\s+an?\s+hour)|(?:(?P<n>" + _NUM + r"|a\s+couple\s+of|a\s+few)\s+"
@@ -89,8 +92,14 @@ _DAY_RE = re.compile(
     r"|(?:(?P<qual>next|this|on|coming|this\s+coming)\s+)?"
     + _WEEKDAY
     + r"(?:\s+(?P<wpart>morning|afternoon|evening|night))?"
+    r"|(?:on\s+)?(?P<n1>\d{1,2})/(?P<n2>\d{1,2})(?:/(?:\d{4}|\d{2}))?"
     r"|(?:on\s+)?(?:the\s+)?(?P<dom>\d{1,2})" + _ORD + r"(?:\s+(?:of\s+)?(?P<mon>" + _MONTH + r"))?"
-    r"|(?:on\s+)?(?P<mon2>" + _MONTH + r")\s+(?:the\s+)?(?P<dom2>\d{1,2})" + _ORD + r")(?![\w:])"
+    r"|(?:on\s+)?(?P<mon2>" + _MONTH + r")\s+(?:the\s+)?(?P<dom2>\d{1,2})" + _ORD + r")(?![\w:/])"
+)
+# "a week today", "a fortnight on Monday", "a week tomorrow": British days a week or two on.
+_WEEK_ON_RE = re.compile(
+    r"\b(?<!next\s)(?<!this\s)(?<!the\s)(?:a\s+)?(?P<unit>week|fortnight)\s+(?:(?P<today>today)|(?P<tomorrow>tomorrow)|"
+    r"(?:on|from|this)\s+" + _WEEKDAY.replace("wd", "owd") + r")(?![\w])"
 )
 _EVERY_RE = re.compile(
     r"\b(?:(?P<daily>every\s+day|each\s+day|daily|every\s+(?P<epart>morning|evening|night))"
@@ -212,7 +221,7 @@ def describe_moment(moment: datetime, now: datetime) -> str:
 class _Clock:
     hour: int
     minute: int
-    meridiem: str | None  # "am" | "pm" | None
+    meridiem: str | None  # "am" | "pm" | "24h" (said as a 24-hour time) | None
     part: str | None
     span: tuple[int, int]
     explicit: bool  # said with "at", a colon or am/pm: certainly a clock time
@@ -232,6 +241,18 @@ def _clock_of(m: re.Match[str]) -> _Clock | str | None:
     if m.group("half"):
         hour = _number(m.group("hh"))
         return None if hour is None else _Clock(hour, 30, None, part, span, True)
+    if m.group("mins"):
+        hour, minutes = _number(m.group("ph")), _number(m.group("mins"))
+        if hour is None or minutes is None or not 0 < minutes < 60 or hour > 12:
+            return None
+        if m.group("pdir") == "to":
+            return _Clock((hour - 1) % 12 or 12, 60 - minutes, None, part, span, True)
+        return _Clock(hour, minutes, None, part, span, True)
+    if m.group("h4"):
+        # "1430": 24-hour time, said without "at" only when it cannot be a year.
+        if not explicit and int(m.group("h4")) >= 19:
+            return None
+        return _Clock(int(m.group("h4")), int(m.group("m4")), "24h", part, span, True)
     if m.group("quarter"):
         hour = _number(m.group("qh"))
         if hour is None:
@@ -249,8 +270,12 @@ def _clock_of(m: re.Match[str]) -> _Clock | str | None:
     if minute_text and not minute_text.startswith("o"):
         minute = _number(minute_text) or 0
     ap = meridiem.replace(".", "")[:2] if meridiem else None
+    if ap is None and m.group("m") and hour_text.startswith("0"):
+        ap = "24h"  # "06:15" is a 24-hour time: the morning
     explicit = explicit or ap is not None or part is not None
-    impossible = hour > 24 or minute > 59 or (ap and hour > 12) or (hour == 24 and minute)
+    impossible = (
+        hour > 24 or minute > 59 or (ap in ("am", "pm") and hour > 12) or (hour == 24 and minute)
+    )
     if impossible and not explicit:
         return None  # "45" alone is a number, not a time
     if impossible:
@@ -262,6 +287,8 @@ def _clock_of(m: re.Match[str]) -> _Clock | str | None:
 
 def _resolve_hour(clock: _Clock, part: str | None) -> int:
     hour = clock.hour
+    if clock.meridiem == "24h":
+        return hour % 24
     if clock.meridiem == "pm" and hour < 12:
         return hour + 12
     if clock.meridiem == "am":
@@ -279,13 +306,20 @@ def _resolve_hour(clock: _Clock, part: str | None) -> int:
 
 
 def find_when(
-    text: str, now: datetime, *, part: str | None = None, ask: str = "should I remind you"
+    text: str,
+    now: datetime,
+    *,
+    part: str | None = None,
+    ask: str = "should I remind you",
+    careful: bool = False,
 ) -> When:
     """Read the time words of ``text`` (lower case) relative to ``now`` (aware, local).
 
     ``part`` is the part of the day the request suggests when the words do not say it
     ("dinner at 8" is in the evening); ``ask`` ends the questions it asks back ("What
-    time should I remind you?")."""
+    time should I remind you?"). ``careful`` (an event for a calendar) asks rather than
+    takes the likelier reading where people do mean either: "Wednesday" said on a
+    Wednesday, "next Friday" said early in the week, "at 7" with nothing to say which 7."""
     hinted = part
     tz = now.tzinfo
     assert tz is not None, "now must carry the user's time zone"
@@ -307,6 +341,10 @@ def find_when(
         if delta is not None:
             relative_day = _later(now, delta).date()  # "in 3 days", "a week from today": which day
             spans.append((rel.start(), rel.end()))
+    week_on = _WEEK_ON_RE.search(text)
+    if week_on is not None and relative_day is None:
+        relative_day = _week_on(week_on, now.date())
+        spans.append((week_on.start(), week_on.end()))
     clock = _first_clock(text)
     if isinstance(clock, When):
         return clock
@@ -332,6 +370,8 @@ def find_when(
             continue  # a bare number ("6") is a clock time, not a day of the month
         if clock is not None and _overlaps((candidate.start(), candidate.end()), clock.span):
             continue
+        if any(_overlaps((candidate.start(), candidate.end()), span) for span in spans):
+            continue  # part of "a week on Monday", already read
         day_m = candidate
         break
     paired = _paired_date(text, day_m, now) if day_m is not None else None
@@ -360,7 +400,9 @@ def find_when(
     if day_m is not None:
         spans.append((day_m.start(), day_m.end()))
 
-    day, part, question = _day_of(day_m, now) if day_m is not None else (None, None, None)
+    day, part, question = (
+        _day_of(day_m, now, careful=careful) if day_m is not None else (None, None, None)
+    )
     if question:
         return When(question=question, spans=tuple(spans))
     if clock is None:
@@ -371,6 +413,9 @@ def find_when(
         return _future(due, now, tuple(spans), ask)
     if part is None and hinted == "morning" and clock.hour < 5:
         hinted = None  # "coffee at 3" is the afternoon, whatever the word suggests
+    if careful and 6 <= clock.hour <= 8 and not (clock.meridiem or clock.part or part or hinted):
+        said = f"{clock.hour}:{clock.minute:02d}" if clock.minute else str(clock.hour)
+        return When(question=f"Is that {said} in the morning or the evening?", spans=tuple(spans))
     hour = _resolve_hour(clock, part or hinted)
     at = time(hour, clock.minute)
     if day is None:
@@ -416,6 +461,10 @@ class Days:
 def find_days(text: str, now: datetime) -> Days:
     """Which days ``text`` (lower case) asks about, relative to ``now`` (aware, local)."""
     today = now.date()
+    week_on = _WEEK_ON_RE.search(text)
+    if week_on is not None:
+        on = _week_on(week_on, today)
+        return Days(on, on)
     for candidate in _DAY_RE.finditer(text):
         if candidate.group("wdnext"):  # "Monday next week": one day, not the week
             day, _part, _question = _day_of(candidate, now)
@@ -502,6 +551,25 @@ def _first_clock(text: str) -> _Clock | When | None:
     return None
 
 
+_PART_ANSWER = re.compile(
+    r"^(?:in\s+)?(?:the\s+)?(?P<part>morning|afternoon|evening|night|am|pm|a\.m\.|p\.m\.)$"
+)
+
+
+def with_part(said: str, answer: str) -> str | None:
+    """The time words ``said`` with the part of the day ``answer`` gives ("evening", "pm")
+    put on their clock time; None when ``answer`` is not a part of the day or ``said``
+    names no clock time."""
+    m = _PART_ANSWER.match(answer.strip())
+    clock = _first_clock(said)
+    if m is None or not isinstance(clock, _Clock):
+        return None
+    part = m.group("part").replace(".", "")
+    end = clock.span[1]
+    tail = f"{part}" if part in ("am", "pm") else f" in the {part}"
+    return f"{said[:end]}{tail}{said[end:]}"
+
+
 def says_clock(text: str) -> bool:
     """Whether ``text`` names a time of day or a delay ("at 6", "in 20 minutes"), not
     only a day: a calendar makes a day-only event last the whole day."""
@@ -571,8 +639,11 @@ def _relative(m: re.Match[str]) -> timedelta | None:
     return timedelta(seconds=amount)
 
 
-def _day_of(m: re.Match[str], now: datetime) -> tuple[date | None, str | None, str | None]:
-    """(the day, the part of day, or a question) for a day expression."""
+def _day_of(
+    m: re.Match[str], now: datetime, *, careful: bool = False
+) -> tuple[date | None, str | None, str | None]:
+    """(the day, the part of day, or a question) for a day expression (``careful``: see
+    ``find_when``)."""
     today = now.date()
     if m.group("today"):
         part = m.group("tpart") or ("tonight" if m.group("today") == "tonight" else None)
@@ -602,8 +673,22 @@ def _day_of(m: re.Match[str], now: datetime) -> tuple[date | None, str | None, s
                 soon = (today + timedelta(days=7)).strftime("%B %-d")
                 later = (today + timedelta(days=14)).strftime("%B %-d")
                 return None, None, f"Today is {name}: do you mean {soon} or {later}?"
-            ahead = 0 if qual in ("this", "") else 7
+            if careful and qual in ("", "on"):
+                name = WEEKDAYS[target].title()
+                soon = (today + timedelta(days=7)).strftime("%B %-d")
+                return None, None, f"Today is {name}: do you mean today or {soon}?"
+            ahead = 0 if qual in ("this", "", "on") else 7
+        elif careful and qual == "next" and today.weekday() + ahead <= 6:
+            # Said early in the week, "next Friday" is this week's to some, next week's to others.
+            this_one = today + timedelta(days=ahead)
+            after = this_one + timedelta(days=7)
+            return None, None, (
+                f"This {WEEKDAYS[target].title()}, {this_one.strftime('%B %-d')}, or the one"
+                f" after, {after.strftime('%B %-d')}?"
+            )  # fmt: skip
         return today + timedelta(days=ahead), m.group("wpart"), None
+    if m.group("n1"):
+        return _numeric_date(int(m.group("n1")), int(m.group("n2")), today)
     day_text = m.group("dom") or m.group("dom2")
     month_text = m.group("mon") or m.group("mon2")
     day_number = int(day_text)
@@ -628,6 +713,35 @@ def _day_of(m: re.Match[str], now: datetime) -> tuple[date | None, str | None, s
         if found >= today:
             return found, None, None
     return None, None, f"No month has a {_nth(day_number)}. Which day did you mean?"
+
+
+def _numeric_date(a: int, b: int, today: date) -> tuple[date | None, str | None, str | None]:
+    """'20/2' or '2/20': whichever way round makes a date; a question when both do
+    ('3/4': the 3rd of April, or March 4?)."""
+    readings = []
+    for day_number, month in ((a, b), (b, a)):
+        try:
+            found = date(today.year, month, day_number)
+        except ValueError:
+            continue
+        readings.append(found if found >= today else found.replace(year=today.year + 1))
+    if not readings:
+        return None, None, f"There's no {a}/{b} in the calendar. Which day did you mean?"
+    if len(readings) == 2 and readings[0] != readings[1]:
+        first, second = (f"{d.strftime('%B')} {d.day}" for d in readings)
+        return None, None, f"Is {a}/{b} {first} or {second}?"
+    return readings[0], None, None
+
+
+def _week_on(m: re.Match[str], today: date) -> date:
+    """The day a "week today" / "fortnight on Monday" names."""
+    if m.group("today"):
+        base = today
+    elif m.group("tomorrow"):
+        base = today + timedelta(days=1)
+    else:
+        base = today + timedelta(days=(_weekday_index(m.group("owd")) - today.weekday()) % 7)
+    return base + timedelta(days=14 if m.group("unit") == "fortnight" else 7)
 
 
 def _nth(number: int) -> str:
