@@ -118,3 +118,33 @@ def test_doctor_checks_the_endpoint(configured: Path) -> None:
         "--model", "openai:nope", "doctor", home=configured, env={"OS1_OPENAI_API_KEY": API_KEY}
     )
     assert unknown.returncode == 1 and "does not offer model 'nope'" in unknown.stdout
+
+
+def test_skills_act_with_the_server_as_the_model(configured: Path) -> None:
+    """A request is acted on whatever the model; the reply reports what was stored."""
+    key = {"OS1_OPENAI_API_KEY": API_KEY}
+    done = run_os1(
+        "ask", "Can you remind me to call Annie tomorrow at 6pm?", "--json", home=configured,
+        env=key,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    reply = json.loads(done.stdout)["reply"]
+    assert "call Annie" in reply and "6 PM" in reply, reply
+    (reminder,) = json.loads(run_os1("reminders", "--json", home=configured).stdout)["reminders"]
+    assert reminder["text"] == "call Annie"
+    actions = json.loads(run_os1("actions", "--json", home=configured).stdout)["actions"]
+    assert [(a["skill"], a["asked_by"]) for a in actions] == [("reminder.add", "user")]
+
+
+def test_a_request_offered_to_the_real_server_as_tools(configured: Path) -> None:
+    """Words about the calendar that the parser cannot read go to the server with the
+    skills as tools. The small model calls none (or a broken one): the turn is answered in
+    words and nothing is done."""
+    done = run_os1(
+        "ask", "my agenda, what does it look like", "--json", home=configured,
+        env={"OS1_OPENAI_API_KEY": API_KEY},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "complete"
+    actions = json.loads(run_os1("actions", "--json", home=configured).stdout)["actions"]
+    assert actions == []

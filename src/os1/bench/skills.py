@@ -36,6 +36,7 @@ SUITES = {
         "calendar_phrasings_dev2.json",
         "calendar_phrasings_dev3.json",
         "calendar_phrasings_dev4.json",
+        "calendar_phrasings_dev5.json",
     ),
 }
 _PARSER = RequestParser()

@@ -19,6 +19,7 @@ from os1.skills.when import find_days, find_when, says_clock
 _CAL = r"(?:calendar|diary|agenda|schedule|planner|calender)"
 _VERB = (
     r"(?:put|pop|add|schedule|book|pencil|set\s+up|arrange|plan|block(?:\s+out|\s+off)?|squeeze|slot|"
+    r"carve\s+out(?:\s+(?:some\s+)?time(?:\s+for)?)?|"
     r"create|enter|save|mark|jot|note|stick|organi[sz]e|make)"
 )
 _ADD_START = re.compile(
@@ -28,6 +29,10 @@ _ADD_START = re.compile(
     r"(?:(?:a|an|new)\s+)?(?:(?:event|appointment|entry)\s*:\s*)?"
     r"|^(?:calendar|new\s+event|event|diary|new\s+appointment)\s*:\s*"
 )
+_PUT_IT = re.compile(
+    r"\s(?:put|pop|stick|add|book|pencil)\s+(?:it|that|this)\s+(?:in\s+|down\s+)?"
+    r"(?=(?:for|on|at)\s)"
+)
 _LABEL = re.compile(r"^(?:calendar|new\s+event|event|diary|new\s+appointment)\s*:\s*")
 _ADD_BACK = re.compile(
     r"(?:^|\s)(?:(?:can|could|would|will)\s+(?:you|u)\s+)?(?:add|put|pop|pencil|stick|save|enter|"
@@ -36,6 +41,7 @@ _ADD_BACK = re.compile(
     r"|(?:in|into|on|to)\s+(?:my\s+|the\s+)?" + _CAL + r"|(?:please|pls|plz))"
     r"(?:\s+(?:for\s+me|too|thanks|ta|please|pls|x|xx|thanks\s+x))*\s*$"
     r"|(?:^|\s)(?:diary|calendar)\s+(?:it|that|this)(?:\s+(?:please|pls|thanks|x))*\s*$"
+    r"|(?:^|\s)(?:please|pls|plz)\s+add(?:\s+(?:it|that|this))?\s*$"
 )
 _IN_CAL = re.compile(r"\s*\b(?:in|into|on|to|onto|in\s+to)\s+(?:my|the|our)\s+" + _CAL + r"\b")
 _NOT_ADD = re.compile(
@@ -54,7 +60,7 @@ EVENT_NOUN = re.compile(
     r"optician|hairdresser|retro|sync|choir|brunch|slot|check-?in|barber|test)s?\b"
 )
 _CANCEL = re.compile(
-    r"\b(?:cancel|delete|remove|drop|clear|scrap|scratch|strike|call\s+off|get\s+rid\s+of|wipe|"
+    r"\b(?:cancel|delete|remove|drop|clear|scrap|scratch|strike|call\s+off|get\s+rid\s+of|wipe|kill|"
     r"bin|ditch|axe|"
     r"take\s+(?P<inner>(?:[\w'-]+\s+){0,6}?)(?:off|out))\b"
 )
@@ -62,6 +68,7 @@ _LEADING_CANCEL = re.compile(
     r"^(?:cancel|scrap|remove|delete|drop|clear)\s+(?:the|tomorrow's|today's|"
     r"(?!that\b|this\b|it\b)[\w'-]+'s)\s+[\w'-]+"
 )
+_CANCEL_IT = re.compile(r"\b(?:please\s+)?(?:cancel|delete|remove)\s+(?:it|that)\s*$")
 _OFF_CAL = re.compile(r"\b(?:off|out\s+of|from)\s+(?:my|the)\s+" + _CAL + r"\b")
 _MENTION = re.compile(
     r"^(?:i|we|he|she|they|my|our|his|her|their)\s+(?:\w+\s+)?(?:had|was|were|did|went|"
@@ -82,7 +89,7 @@ _LIST = re.compile(
     r"|^(?:what|how)\b.*\b(?:look|looking|looks)\b"
     r"|^(?:am|are)\s+(?:i|we)\s+(?:\w+\s+)?(?:free|busy|available|booked|double\s+booked)\b"
     r"(?!\s+to\b)"
-    r"|^is\s+my\s+(?:\w+\s+)?(?:free|busy|clear|full|packed)\b"
+    r"|^is\s+my\s+(?:\w+\s+)?(?:free|busy|clear|full|packed|open)\b"
     r"|^is\s+(?:[\w']+\s+){1,3}?(?:free|clear|busy|open|full|packed)\b"
     r"|^what(?:'s|\s+is)\s+coming\s+up\b|^(?:am|are)\s+(?:i|we)\s+doing\s+anything\b"
     r"|\b(?:let\s+me\s+know|tell\s+me)\s+what\s+(?:commitments|plans|meetings|appointments)\b"
@@ -102,7 +109,7 @@ _LIST = re.compile(
 )
 _LIST_TOPIC = re.compile(
     r"\b(?:" + _CAL + r"|appointments?|events?|meetings?|plans?|planned|scheduled|booked|free|"
-    r"commitments|clear|doing|"
+    r"commitments|clear|doing|open|"
     r"busy|available|on|happening|coming\s+up|look|looking|looks|everything|packed)\b"
 )
 _PEOPLE = re.compile(
@@ -166,7 +173,8 @@ _STRONG_LIST = re.compile(
     + r"|^(?:show|list)\s+(?:me\s+)?everything\b"
     r"|^show\s+me\s+(?:next|this|my|the)\b|^what\s+am\s+i\s+doing\b"
     r"|\bwhat\s+(?:meetings|appointments|events|plans)\s+(?:do|have|did)\s+i\b"
-    r"|\bhow\s+busy\s+am\s+i\b|\b(?:my\s+)?availability\b"
+    r"|\bhow\s+(?:busy|booked)\s+am\s+i\b|\b(?:my\s+)?availability\b"
+    r"|^what\s+(?:do\s+i\s+have|have\s+i\s+got)\b(?!\s+to\b)|^do\s+i\s+have\s+(?:any\s+)?plans\b"
     r"|\b(?:share|pull\s+up|send)\s+(?:me\s+)?my\s+(?:" + _CAL + r"|appointments|meetings)\b"
     r"|^(?:" + "|".join(WEEKDAYS) + r"|today|tomorrow)(?:'s)?\s+(?:schedule|agenda|plans)\b"
 )
@@ -181,7 +189,8 @@ _CORRECTION = re.compile(
 _SLANG = {"wats": "what's", "wk": "week", "ugh": "", "mtg": "meeting", "arvo": "afternoon",
           "brekkie": "breakfast", "nix": "cancel", "unschedule": "cancel", "fri": "friday",
           "mon": "monday", "thurs": "thursday", "scheudle": "schedule", "meting": "meeting",
-          "thrusday": "thursday", "@": "at"}  # fmt: skip
+          "thrusday": "thursday", "@": "at", "mtgs": "meetings",
+          "appts": "appointments"}  # fmt: skip
 
 
 _RESTATED_CLOCK = re.compile(
@@ -215,7 +224,7 @@ def _prepare(text: str) -> str:
 class CalendarParser:
     def parse(self, text: str, now: datetime) -> Parsed:
         words = _prepare(text)
-        if not words or _MENTION.search(words):
+        if not words or (_MENTION.search(words) and not _CANCEL_IT.search(words)):
             return Parsed("none", None)
         listed = self._list(words, text, now)
         if listed is not None:
@@ -230,6 +239,11 @@ class CalendarParser:
             return _call("calendar.cancel", {"which": _which(words, cancel)}, text)
         if _NOT_ADD.search(words):
             return Parsed("none", None)
+        put_it = _PUT_IT.search(words)
+        if put_it is not None and not _ADD_START.match(words):
+            # "my boss moved the review, so put it on Friday at 3": it is the review.
+            body = f"{words[: put_it.start()]} {words[put_it.end() :]}"
+            return self._add(body, words, text, now)
         back = _ADD_BACK.search(words)
         if back is not None and back.start() > 0:
             body = words[: back.start()]  # "dinner at Nobu on the 26th at 8, add it"
@@ -253,6 +267,8 @@ class CalendarParser:
         weak = _LIST.search(words) and _LIST_TOPIC.search(words)
         if not (strong or weak):
             return None
+        if find_days(words, now).found:
+            return _call("calendar.list", {"when": words}, text)  # "my day … tomorrow"
         if find_days(days_words, now).found or re.search(_CAL, words):
             return _call("calendar.list", {"when": days_words}, text)
         return None
@@ -304,9 +320,16 @@ class CalendarParser:
 
 _NOTE_VERB = re.compile(
     r"\b(?:is|was|are|were|be|been|went|had|has|have|got|get|sold|love|loved|hate|think|feel|"
-    r"going|gonna|wish|can't|cannot|went|did|does|do|like|want|need|hope|excited|nervous)\b"
+    r"going|gonna|wish|can't|cannot|went|did|does|do|like|want|need|hope|excited|nervous|lands|"
+    r"leaves|arrives|drags|runs|ran|starts|ends|goes|comes|came|said|says|called|calls|took|"
+    r"takes|moved|usually|always|never)\b|\b[a-z]{3,}ed\b"
 )
-_NOTE_START = re.compile(r"^(?:i|we|he|she|they|it|you|that|this|there|what|how|why|so|and)\b")
+_NOTE_START = re.compile(
+    r"^(?:i|we|he|she|they|it|you|that|there|what|how|why|so|and|my|our|his|her|their|"
+    r"every|each|ugh)\b|^this\b(?!\s+(?:"
+    + "|".join(WEEKDAYS)
+    + r"|morning|afternoon|evening|week))"
+)
 
 
 def _terse_note(words: str, text: str, now: datetime) -> bool:
