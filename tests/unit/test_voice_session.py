@@ -308,7 +308,7 @@ def test_talking_over_something_brought_up_stops_it_and_is_a_turn(
 ) -> None:
     fake_llm.enqueue("Sure, what is it?")
     long = "Reminder: " + "water the ferns on the balcony and the ones in the hall. " * 3
-    turns, events, tts = _converse_with_announcement(
+    turns, events, _ = _converse_with_announcement(
         onboarded, [_tone(1.0)], FakeSTT(["Wait, one thing first."]), long.strip(), over_it_s=0.4
     )
     (cut,) = [e for e in events if isinstance(e, Interrupt)]  # the moment the user spoke
