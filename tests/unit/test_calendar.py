@@ -470,3 +470,24 @@ def test_a_plan_mentioned_is_followed_up_once_afterwards(clock: MovableClock) ->
     [later] = scheduler.fire_due()
     assert later.text == "How did the dinner with Dana go?"
     assert follow.pending() == []
+
+
+def test_numbers_and_sentences_that_only_look_like_requests(clock: MovableClock) -> None:
+    router = _router(Database(":memory:"), clock)
+    for said in [
+        "I need a call with my mum, I miss her",
+        "is the pharmacy open tomorrow?",
+        "wake me when it's over",
+        "my friend said give me a shout if you need anything",
+        "I made a sign, I'll stick it on the door tomorrow",
+    ]:
+        assert router.handle(said) is None, said
+    for said, expected in [
+        ("book a table for 4 to 6 people on friday at 7pm", "19:00 table for 4 to 6 people"),
+        ("put a meeting in room 1105 on friday at 3pm", "15:00 meeting in room 1105"),
+    ]:
+        result = router.handle(said)
+        assert result is not None and result.outcome == "done", (said, result and result.say)
+        assert expected in _day(router, date(2026, 12, 11)), _day(router, date(2026, 12, 11))
+    taken = router.handle("remind me to take 1/2 a pill at 9pm")
+    assert taken is not None and taken.outcome == "done", taken and taken.say

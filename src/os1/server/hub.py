@@ -14,10 +14,12 @@ import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from os1.app import App
+from os1.clock import from_iso
 from os1.companion.dialogue import Companion
 from os1.config import VoiceSettings
 from os1.errors import OS1Error
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     from os1.server.voice_link import VoiceLink
 
 _log = logging.getLogger(__name__)
+ANNOUNCE_WITHIN = timedelta(minutes=5)  # older proactive messages are not said aloud
 
 LIVE_VOICE_SETTINGS = {"voice.rate", "voice.pitch", "voice.mood_prosody"}
 SYNC_EVERY_S = 0.5  # how often the store is checked for changes made elsewhere
@@ -225,7 +228,7 @@ class Hub:
                 if (
                     self.voice is not None
                     and isinstance(event, MessageShown)
-                    and _brought_up(event.message)
+                    and _brought_up(event.message, self.app.clock())
                 ):
                     # In voice mode it is said aloud too, once nothing else is being said.
                     self.voice.session.announce(event.message["text"])
@@ -323,9 +326,12 @@ class Hub:
         return self._parts[1]
 
 
-def _brought_up(message: dict[str, Any]) -> bool:
-    """A message the companion wrote on its own: a reminder, briefing or follow-up."""
-    return message["role"] == "companion" and message.get("kind") is not None
+def _brought_up(message: dict[str, Any], now: datetime) -> bool:
+    """A message the companion wrote on its own just now: a reminder, briefing or
+    follow-up (an old one coming back into view is not said again)."""
+    if message["role"] != "companion" or message.get("kind") is None:
+        return False
+    return now - from_iso(message["created_at"]) < ANNOUNCE_WITHIN
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:

@@ -90,7 +90,9 @@ _LIST = re.compile(
     r"|^(?:am|are)\s+(?:i|we)\s+(?:\w+\s+)?(?:free|busy|available|booked|double\s+booked)\b"
     r"(?!\s+to\b)"
     r"|^is\s+my\s+(?:\w+\s+)?(?:free|busy|clear|full|packed|open)\b"
-    r"|^is\s+(?:[\w']+\s+){1,3}?(?:free|clear|busy|open|full|packed)\b"
+    r"|^is\s+(?:my\s+)?(?:(?:this|next)\s+)?(?:" + "|".join(WEEKDAYS) + r"|today|tomorrow|tonight|"
+    r"the\s+\d{1,2}(?:st|nd|rd|th)?|(?:the|this)\s+weekend)(?:\s+(?:morning|afternoon|evening|"
+    r"night))?\s+(?:free|clear|busy|open|full|packed)\b"
     r"|^what(?:'s|\s+is)\s+coming\s+up\b|^(?:am|are)\s+(?:i|we)\s+doing\s+anything\b"
     r"|\b(?:let\s+me\s+know|tell\s+me)\s+what\s+(?:commitments|plans|meetings|appointments)\b"
     r"|^(?:any|anything|do\s+i\s+have\s+any(?:thing)?|is\s+(?:there\s+)?anything|"
@@ -217,14 +219,16 @@ def _prepare(text: str) -> str:
     words = " ".join(_SLANG.get(w, w) for w in words.split())
     words = re.sub(r"^remind\s+me\s+(?=what)", "", words)
     words = _MIND.sub(lambda m: _GERUNDS.get(m.group(1), m.group(0)), words)
-    words = _NEED.sub("add ", words)  # "need a meeting w/ Raj tmrw at 3pm"
+    if says_clock(words):
+        words = _NEED.sub("add ", words)  # "need a meeting w/ Raj tmrw at 3pm"
     return _WANT.sub("", words)
 
 
 class CalendarParser:
     def parse(self, text: str, now: datetime) -> Parsed:
         words = _prepare(text)
-        if not words or (_MENTION.search(words) and not _CANCEL_IT.search(words)):
+        asks = _CANCEL_IT.search(words) or _ADD_BACK.search(words)
+        if not words or (_MENTION.search(words) and not asks):
             return Parsed("none", None)
         listed = self._list(words, text, now)
         if listed is not None:
@@ -240,7 +244,12 @@ class CalendarParser:
         if _NOT_ADD.search(words):
             return Parsed("none", None)
         put_it = _PUT_IT.search(words)
-        if put_it is not None and not _ADD_START.match(words):
+        if (
+            put_it is not None
+            and not _ADD_START.match(words)
+            and EVENT_NOUN.search(words[: put_it.start()])
+            and says_clock(words[put_it.end() :])
+        ):
             # "my boss moved the review, so put it on Friday at 3": it is the review.
             body = f"{words[: put_it.start()]} {words[put_it.end() :]}"
             return self._add(body, words, text, now)
@@ -322,7 +331,7 @@ _NOTE_VERB = re.compile(
     r"\b(?:is|was|are|were|be|been|went|had|has|have|got|get|sold|love|loved|hate|think|feel|"
     r"going|gonna|wish|can't|cannot|went|did|does|do|like|want|need|hope|excited|nervous|lands|"
     r"leaves|arrives|drags|runs|ran|starts|ends|goes|comes|came|said|says|called|calls|took|"
-    r"takes|moved|usually|always|never)\b|\b[a-z]{3,}ed\b"
+    r"takes|moved|usually|always|never)\b"
 )
 _NOTE_START = re.compile(
     r"^(?:i|we|he|she|they|it|you|that|there|what|how|why|so|and|my|our|his|her|their|"
@@ -337,6 +346,8 @@ def _terse_note(words: str, text: str, now: datetime) -> bool:
     as people type into a calendar (a sentence that tells something has a verb)."""
     if len(words.split()) > 12 or _NOTE_START.match(words) or _NOTE_VERB.search(words):
         return False
+    if re.search(r"\b[a-z]{3,}ed\b", text):
+        return False  # "the meeting ran long", "lands": said of something, as typed
     if not (EVENT_NOUN.search(words) or _people(text)):
         return False
     return find_days(words, now).found and says_clock(words)

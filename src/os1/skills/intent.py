@@ -30,7 +30,7 @@ _ADD = re.compile(
     r"|^(?:a\s+)?(?:reminder|timer|alarm)\s+(?:to|for|about|in|at)\b"
     r"|\b(?:don't|do\s+not)\s+let\s+me\s+forget\b"
     r"|\bi\s+need\s+(?:a|an)\s+(?:reminder|alarm)\b"
-    r"|\bgive\s+me\s+a\s+(?:reminder|nudge|shout)\b|^(?:please\s+)?wake\s+me(?:\s+up)?\b"
+    r"|^(?:please\s+)?give\s+me\s+a\s+(?:reminder|nudge)\b|^(?:please\s+)?wake\s+me(?:\s+up)?\b"
 )
 _NOT_A_REQUEST = re.compile(
     r"\bremind\s+me\s+(?:what|who|how|where|why|if|whether|which)\b(?!.*\breminders?\b)"
@@ -163,6 +163,8 @@ class IntentParser:
                 return self._call("reminder.move", arguments, text)
             return Parsed("none", None)
         when = find_when(words, now)
+        if add.group(0).startswith("wake") and not when.found:
+            return Parsed("none", None)  # "wake me when it's over": no alarm to set
         task = cut_spans(words, (*when.spans, (add.start(), add.end())))
         task = _WHEN_WORDS.sub("", task).strip()
         task = _TASK_LEAD.sub("", task)

@@ -245,14 +245,18 @@ def _clock_of(m: re.Match[str]) -> _Clock | str | None:
         hour, minutes = _number(m.group("ph")), _number(m.group("mins"))
         if hour is None or minutes is None or not 0 < minutes < 60 or hour > 12:
             return None
+        ranged = m.group("mins").isdigit() and m.group("pdir") == "to"
+        if ranged and not said.startswith(("at ", "by ", "around ")):
+            return None  # "in 2 to 3 days", "for 4 to 6 people": a range
         if m.group("pdir") == "to":
             return _Clock((hour - 1) % 12 or 12, 60 - minutes, None, part, span, True)
         return _Clock(hour, minutes, None, part, span, True)
     if m.group("h4"):
         # "1430": 24-hour time, said without "at" only when it cannot be a year.
-        if not explicit and int(m.group("h4")) >= 19:
-            return None
-        return _Clock(int(m.group("h4")), int(m.group("m4")), "24h", part, span, True)
+        sure = said.startswith(("at ", "by "))
+        if not sure and int(m.group("h4")) >= 19:
+            return None  # "for 2026": a year
+        return _Clock(int(m.group("h4")), int(m.group("m4")), "24h", part, span, sure)
     if m.group("quarter"):
         hour = _number(m.group("qh"))
         if hour is None:
@@ -368,6 +372,8 @@ def find_when(
     for candidate in _DAY_RE.finditer(text):
         if candidate.group("dom") and not (candidate.group("mon") or _ordinal(candidate)):
             continue  # a bare number ("6") is a clock time, not a day of the month
+        if candidate.group("n1") and not _said_as_date(text, candidate):
+            continue  # "1/2 a pill", "24/7"
         if clock is not None and _overlaps((candidate.start(), candidate.end()), clock.span):
             continue
         if any(_overlaps((candidate.start(), candidate.end()), span) for span in spans):
@@ -500,6 +506,8 @@ def find_days(text: str, now: datetime) -> Days:
     for candidate in _DAY_RE.finditer(text):
         if candidate.group("dom") and not (candidate.group("mon") or _ordinal(candidate)):
             continue
+        if candidate.group("n1") and not _said_as_date(text, candidate):
+            continue
         day, _part, question = _day_of(candidate, now)
         if question:
             return Days(question=question)
@@ -536,7 +544,9 @@ def _paired_date(text: str, day_m: re.Match[str], now: datetime) -> re.Match[str
 
 
 def _first_clock(text: str) -> _Clock | When | None:
-    """The first clock time in ``text``; a question for one that cannot exist."""
+    """The first clock time in ``text`` (one said as a time, "at 3", before a number that
+    may be one, "room 1105 tomorrow"); a question for one that cannot exist."""
+    maybe: _Clock | None = None
     for m in _CLOCK_RE.finditer(text):
         found = _clock_of(m)
         if isinstance(found, str):
@@ -547,8 +557,10 @@ def _first_clock(text: str) -> _Clock | When | None:
             continue  # "23 December": a day of the month
         if not found.explicit and _MONTH_BEFORE.search(text, 0, m.start()):
             continue  # "March 24": a day of the month
-        return found
-    return None
+        if found.explicit:
+            return found
+        maybe = maybe or found
+    return maybe
 
 
 _PART_ANSWER = re.compile(
@@ -562,7 +574,7 @@ def with_part(said: str, answer: str) -> str | None:
     names no clock time."""
     m = _PART_ANSWER.match(answer.strip())
     clock = _first_clock(said)
-    if m is None or not isinstance(clock, _Clock):
+    if m is None or not isinstance(clock, _Clock) or clock.meridiem or clock.part:
         return None
     part = m.group("part").replace(".", "")
     end = clock.span[1]
@@ -713,6 +725,16 @@ def _day_of(
         if found >= today:
             return found, None, None
     return None, None, f"No month has a {_nth(day_number)}. Which day did you mean?"
+
+
+def _said_as_date(text: str, m: re.Match[str]) -> bool:
+    """'on 20/2', 'for 3/4', '20/2 at 8', 'calendar 3/25': a date, not a fraction."""
+    before = text[: m.start()].split()[-1:] or [""]
+    return (
+        m.group(0).startswith("on ")
+        or before[0] in ("for", "by", "until", "till", "from", "calendar", "diary", "to")
+        or re.match(r"\s+(?:at|@)\s", text[m.end() :]) is not None
+    )
 
 
 def _numeric_date(a: int, b: int, today: date) -> tuple[date | None, str | None, str | None]:

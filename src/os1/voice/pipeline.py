@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -92,13 +93,15 @@ class VoiceRun:
         self.session: VoiceSession | None = None  # while conversing
         self.microphone: Microphone | None = None
         self._unsaid: list[str] = []  # brought up before the conversation began
+        self._unsaid_lock = threading.Lock()  # ``announce`` comes from the reminder thread
 
     def announce(self, text: str) -> None:
         """Say ``text`` aloud in the conversation (see ``VoiceSession.announce``)."""
-        if self.session is not None:
-            self.session.announce(text)
-        else:
-            self._unsaid.append(text)
+        with self._unsaid_lock:
+            if self.session is None:
+                self._unsaid.append(text)
+                return
+        self.session.announce(text)
 
     def use_files(self, paths: list[Path], out_dir: Path | None) -> None:
         """Speak these WAVs, one turn each (read now, so a bad file fails before anything)."""
@@ -176,10 +179,11 @@ class VoiceRun:
             observe=on_event,
             conversation_id=self.conversation_id,
         )
-        self.session = session
-        for text in self._unsaid:
-            session.announce(text)
-        self._unsaid.clear()
+        with self._unsaid_lock:
+            self.session = session
+            for text in self._unsaid:
+                session.announce(text)
+            self._unsaid.clear()
         turns = await session.run()
         return {
             "companion": name,

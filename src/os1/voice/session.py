@@ -206,7 +206,7 @@ class VoiceSession:
     async def wait_idle(self, quiet_s: float = 0.0) -> None:
         """Return once nothing has been under way for ``quiet_s`` seconds."""
         since: float | None = None
-        while True:
+        while not self._closing:  # shutting down: nothing will be under way any more
             if self.busy():
                 since = None
             elif since is None:
@@ -444,7 +444,7 @@ class VoiceSession:
     async def _announce(self, text: str) -> None:
         async with self._announce_lock:
             await self.wait_idle(ANNOUNCE_QUIET_S)  # never over the user or a reply
-            if self._closing:
+            if self._closing:  # (the wait ends when the session does)
                 return
             said = Announcement(self.tts, self.playback, self.prosody())
             self._announcing = said
