@@ -4,6 +4,7 @@ recogniser, voice and model, so the session's decisions can be checked exactly."
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import numpy as np
@@ -57,20 +58,34 @@ def _run(
             await asyncio.sleep(0.01)
         await asyncio.sleep(cue_after_audio_s)
 
-    microphone = FileMicrophone(clips, cue=cue, tail_s=0.5)
-    session = VoiceSession(
+    session = _session(app, clips, stt, tts, speaker, cue, 0.5, settings, events)
+    session_box.append(session)
+    turns = asyncio.run(session.run())
+    return turns, events, session
+
+
+def _session(
+    app: App,
+    clips: list[np.ndarray],
+    stt: FakeSTT,
+    tts: FakeTTS,
+    speaker: FileSpeaker,
+    cue: Callable[[int], Awaitable[None]],
+    tail_s: float,
+    settings: VoiceSettings | None,
+    events: list[Event],
+) -> VoiceSession:
+    """A session hearing ``clips`` from a file microphone (each after ``cue``)."""
+    return VoiceSession(
         app.companion(),
         stt=stt,
         vad=EnergyVAD(),
         tts=tts,
-        microphone=microphone,
+        microphone=FileMicrophone(clips, cue=cue, tail_s=tail_s),
         speaker=speaker,
         settings=settings or VoiceSettings(),
         observe=events.append,
     )
-    session_box.append(session)
-    turns = asyncio.run(session.run())
-    return turns, events, session
 
 
 def test_two_spoken_turns_are_answered_and_stored(onboarded: App, fake_llm: FakeLLM) -> None:
@@ -272,17 +287,7 @@ def _converse_with_announcement(
             await asyncio.sleep(0.01)
         await asyncio.sleep(over_it_s)
 
-    microphone = FileMicrophone(clips, cue=cue, tail_s=2.5)
-    session = VoiceSession(
-        app.companion(),
-        stt=stt,
-        vad=EnergyVAD(),
-        tts=tts,
-        microphone=microphone,
-        speaker=speaker,
-        settings=VoiceSettings(),
-        observe=events.append,
-    )
+    session = _session(app, clips, stt, tts, speaker, cue, 2.5, None, events)
     box.append(session)
     if over_it_s is not None:
         session.announce(announcement)  # before it runs: said once it is quiet

@@ -129,15 +129,14 @@ class AddEvent(_CalendarSkill):
                 return SkillResult("question", days.question, {"title": title})
             if days.first is not None:
                 return self._add(title, days.first, arguments, now, zone, days.last)
+        when = find_when(said_when, now, part=part, ask=f"is {title}", careful=True)
         if said_when and not find_days(said_when, now).found and not _DELAY.search(said_when):
             # "a call with Tom at 4:30pm": no day said. Later today is what people mean;
             # when that time has passed, which day is a question (a reminder may take
             # tomorrow's: a calendar should not guess).
-            later = find_when(said_when, now, part=part, ask=f"is {title}", careful=True)
-            today = later.due is not None and later.due.date() == now.date()
-            if later.question or not today:
+            today = when.due is not None and when.due.date() == now.date()
+            if when.question or not today:
                 return SkillResult("question", f"Which day is {title}?", {"title": title})
-        when = find_when(said_when, now, part=part, ask=f"is {title}", careful=True)
         if when.question:
             return SkillResult("question", when.question, {"title": title})
         if when.every is not None:
