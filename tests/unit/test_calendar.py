@@ -484,10 +484,18 @@ def test_numbers_and_sentences_that_only_look_like_requests(clock: MovableClock)
         assert router.handle(said) is None, said
     for said, expected in [
         ("book a table for 4 to 6 people on friday at 7pm", "19:00 table for 4 to 6 people"),
-        ("put a meeting in room 1105 on friday at 3pm", "15:00 meeting in room 1105"),
+        ("put a meeting in room 1105 on friday at 3pm", "15:00 meeting"),
     ]:
         result = router.handle(said)
         assert result is not None and result.outcome == "done", (said, result and result.say)
         assert expected in _day(router, date(2026, 12, 11)), _day(router, date(2026, 12, 11))
+    [meeting] = [
+        o
+        for o in router.calendar.between(
+            *day_bounds(date(2026, 12, 11), date(2026, 12, 11), ZONE), ZONE
+        )
+        if o.title == "meeting"
+    ]
+    assert meeting.location == "room 1105"  # the room is where, and 1105 no time
     taken = router.handle("remind me to take 1/2 a pill at 9pm")
     assert taken is not None and taken.outcome == "done", taken and taken.say

@@ -46,6 +46,10 @@ def local(when: datetime | None) -> str | None:
         ("the 12th at 9am", "2026-12-12 09:00"),
         ("in half an hour", "2026-12-04 10:30"),
         ("on the 3rd of january at noon", "2027-01-03 12:00"),
+        ("this time tomorrow", "2026-12-05 10:00"),
+        ("on 2027-05-20 at 15:30", "2027-05-20 15:30"),
+        ("on thanksgiving at 2", "2027-11-25 14:00"),  # New York: the fourth Thursday
+        ("easter monday", "2027-03-29 09:00"),
     ],
 )
 def test_time_words_resolve_in_the_users_zone(words: str, due: str) -> None:
@@ -91,6 +95,16 @@ def test_recurrences() -> None:
         ("I can't stop thinking about it", "none"),
         ("Can you remind me what my sister's name is?", "none"),
         ("Don't let me forget how much I love you", "none"),
+        ("set a timer for 10 minutes", "reminder.add"),
+        ("would you mind reminding me on Thursday at 2 to send the invoice", "reminder.add"),
+        ("did I set a reminder for the dentist?", "reminder.list"),
+        ("forget about reminding me to call annie", "reminder.cancel"),
+        ("the dentist reminder, can you make it 8am on tuesday instead", "reminder.move"),
+        # Someone else's reminders and alarms, told about.
+        ("I told Sam to remind me tomorrow at 10 and he forgot", "none"),
+        ("my mum set a reminder on her phone for her pills at 8", "none"),
+        ("the recipe says to set a timer for 40 minutes", "none"),
+        ("my old phone used to remind me to drink water every hour", "none"),
     ],
 )
 def test_the_parser_acts_only_on_requests(text: str, intent: str) -> None:
@@ -103,6 +117,30 @@ def test_the_parser_acts_only_on_requests(text: str, intent: str) -> None:
 )
 def test_right_after_a_reminder_it_means_the_reminder(text: str, intent: str) -> None:
     assert IntentParser().parse(text, FRIDAY_10AM, just_talked_about=True).intent == intent
+
+
+def test_a_timer_runs_from_now_and_an_alarm_needs_no_words() -> None:
+    parser = IntentParser()
+    timer = parser.parse("set a timer for 25 minutes", FRIDAY_10AM).call
+    assert timer is not None and timer.arguments["text"] == "timer"
+    assert local(find_when(timer.arguments["when"], FRIDAY_10AM).due) == "2026-12-04 10:25"
+    alarm = parser.parse("set an alarm for 6:30am tomorrow", FRIDAY_10AM).call
+    assert alarm is not None and alarm.arguments["text"] == "alarm"
+
+
+def test_holidays_follow_the_users_country() -> None:
+    from datetime import date
+
+    from os1.skills.holidays import holiday_in
+
+    assert holiday_in("thanksgiving", 2027, "America/Toronto") == date(2027, 10, 11)
+    assert holiday_in("Thanksgiving", 2027, "America/Chicago") == date(2027, 11, 25)
+    assert holiday_in("victoria day", 2027) == date(2027, 5, 24)
+    assert holiday_in("mothers day", 2027, "Europe/London") == date(2027, 3, 7)
+    assert holiday_in("mother's day", 2027, "America/New_York") == date(2027, 5, 9)
+    assert holiday_in("memorial day", 2027) == date(2027, 5, 31)
+    assert holiday_in("good friday", 2027) == date(2027, 3, 26)
+    assert holiday_in("groundhog day", 2027) is None
 
 
 def test_hours_past_midnight_and_the_night_the_clocks_go_back() -> None:
@@ -300,7 +338,7 @@ def test_a_model_with_tools_reads_what_the_parser_cannot(friday: MovableClock) -
     )
     assert isinstance(model, ToolCallingLLM)
     router = _router(Database(":memory:"), friday)
-    text = "could you make sure I don't forget the ferns, 5 this afternoon"
+    text = "I keep forgetting the ferns, a reminder at 5 this afternoon would be great"
     assert router.handle(text) is None  # the parser alone leaves it to the conversation
     done = router.handle(text, model)
     assert done is not None and done.outcome == "done"

@@ -30,13 +30,18 @@ INTENTS = [
     "calendar.list", "calendar.cancel", "none",
 ]  # fmt: skip
 SUITES = {
-    "reminders": ("skills_phrasings.json", "skills_phrasings_dev2.json"),
+    "reminders": (
+        "skills_phrasings.json",
+        "skills_phrasings_dev2.json",
+        "skills_phrasings_dev3.json",
+    ),
     "calendar": (
         "calendar_phrasings.json",
         "calendar_phrasings_dev2.json",
         "calendar_phrasings_dev3.json",
         "calendar_phrasings_dev4.json",
         "calendar_phrasings_dev5.json",
+        "calendar_phrasings_dev6.json",
     ),
 }
 _PARSER = RequestParser()

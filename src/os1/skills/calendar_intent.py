@@ -76,6 +76,13 @@ _MENTION = re.compile(
     r"|^(?:my|our|his|her|their)\s+(?:[\w']+\s+){0,3}?(?:always|usually|never|often|meets|"
     r"books|starts|runs|is\s+always)\b"
     r"|^(?:should|shall|did|would)\s+(?:i|we)\b"
+    # Conditions and what-ifs: "if the train's late I'll miss my 8:30 meeting", "I would
+    # book a massage at 3 if I had the money".
+    r"|^if\b(?!.*\byou\b)|\bif\s+(?:i|we)\s+(?:had|could|were|was|didn't|won)\b"
+    # Someone else's words: "my boss yelled 'cancel the 3pm meeting'".
+    r"|\b(?:said|says|yelled|shouted|screamed|asked|wrote|texted|emailed|goes)\s*:?\s*['\"“‘]"
+    r"|(?:^|\s)['\"“‘]\s*(?:cancel|book|schedule|add|put|move|delete|remove)\b"
+    r"|^(?:don't|do\s+not|never)\s+(?:cancel|delete|remove|add|put|book|schedule|change|move)\b"
 )
 _LIST = re.compile(
     r"^what(?:'s|\s+is|s)?\s+on\s*(?:$|(?=for\b|my\b|the\s+(?:\d|day|week|calendar|agenda|schedule)"
@@ -119,11 +126,24 @@ _PEOPLE = re.compile(
     r"(?:\s*(?:,|and|&)\s*(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?\s+)?[A-Z][\w'-]*)*)"
 )
 _PLACE = re.compile(
-    r"\b(?:at|in)\s+(?P<place>(?:the|a)\s+[\w'-]+(?:\s+[\w'-]+){0,3}|[\w'-]+'s(?:\s+place)?"
+    r"\b(?:at|in)\s+(?P<place>(?:the|a|that)\s+[\w'-]+(?:\s+[\w'-]+){0,3}|[\w'-]+'s(?:\s+place)?"
+    r"|(?:room|suite|studio|building|hall|gate|floor)\s+[\w-]+"
     r"|[a-z][\w'-]*\s+(?:cafe|café|restaurant|hall|room|office|garage|market|bar|pub|gym|park)"
     r"|the\s+office|home|work)\b"
 )
 _NAMED_PLACE = re.compile(r"\b(?:at|in)\s+([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*){0,3})")
+# Once the time words are out, a last "at robarts" can only be where.
+_LAST_AT = re.compile(r"\bat\s+(?P<place>[a-z][\w'-]+)$")
+# "block off 9 to 11 friday": a span said without "from".
+_BARE_SPAN = re.compile(
+    r"^(?=\d{1,2}(?::\d{2})?\s*(?:[ap]m)?\s+(?:to|till|until)\s+\d{1,2}\b"
+    r"(?!\s*(?:days?|weeks?|hours?|people|times)))"
+)
+# "next saturday add a bbq at 5": the day said first, put after the request.
+_DAY_FIRST = re.compile(
+    r"^(?P<day>(?:(?:next|this|on)\s+)?(?:" + "|".join(WEEKDAYS) + r")|tomorrow|today|tonight)\s+"
+    r"(?=(?:add|put|book|schedule|pencil\s+in)\s)"
+)
 _DURATION = re.compile(
     r"\b(?:for\s+|take\s+(?:about\s+|around\s+)?|lasts?\s+(?:about\s+)?|"
     r"it'll\s+take\s+(?:about\s+)?)"
@@ -134,8 +154,8 @@ _DURATION = re.compile(
 )
 _FROM_TO = re.compile(
     r"\b(?:from\s+(?P<a>\d{1,2}(?::\d{2})?)\s*(?P<ap>[ap]m)?\s+(?:to|till|until|-)\s+"
-    r"|(?P<a2>\d{1,2}(?::\d{2})?)\s*(?P<ap2>[ap]m)?\s*-\s*)"
-    r"(?P<b>\d{1,2}(?::\d{2})?)\s*(?P<bp>[ap]m)?"
+    r"|(?<![\d-])(?P<a2>\d{1,2}(?::\d{2})?)\s*(?P<ap2>[ap]m)?\s*-\s*)"
+    r"(?P<b>\d{1,2}(?::\d{2})?)(?![\d-])\s*(?P<bp>[ap]m)?"
 )
 _LEAD = re.compile(
     r"^(?:(?:a|an|the|my|in|down|up|for|me|to|that|it's|it\s+is|there's|i've\s+got|i\s+have)\s+)+"
@@ -159,7 +179,9 @@ _GERUNDS = {
 }  # fmt: skip
 _MIND = re.compile(r"(?:^|\b(?:would|do)\s+you\s+)mind\s+(\w+ing)\b")
 _WANT = re.compile(
-    r"^(?:i'd|i\s+would|i\s+want|i\s+need|i'd\s+love|we\s+need|i\s+wanna)\s+(?:to\s+)?"
+    # "i'd to": "I'd like to" once the filler "like" is gone; a bare "I'd book…" is a what-if.
+    r"^(?:i\s+want|i\s+need|i'd\s+love|we\s+need|i\s+wanna|i'd(?=\s+to\b)|i\s+would(?=\s+to\b))"
+    r"\s+(?:to\s+)?"
     r"(?=" + _VERB + r"\b)"
 )
 _NEED = re.compile(
@@ -179,6 +201,10 @@ _STRONG_LIST = re.compile(
     r"|^what\s+(?:do\s+i\s+have|have\s+i\s+got)\b(?!\s+to\b)|^do\s+i\s+have\s+(?:any\s+)?plans\b"
     r"|\b(?:share|pull\s+up|send)\s+(?:me\s+)?my\s+(?:" + _CAL + r"|appointments|meetings)\b"
     r"|^(?:" + "|".join(WEEKDAYS) + r"|today|tomorrow)(?:'s)?\s+(?:schedule|agenda|plans)\b"
+    r"|\bcheck\s+(?:if|whether)\s+(?:i'm|i\s+am|we're|we\s+are)\s+(?:free|busy|available)\b"
+    r"|^when(?:'s|\s+is)\s+my\s+next\s+free\b"
+    r"|\b(?:read|tell|show|give|list)\s+(?:me\s+)?(?:today's|tomorrow's|this\s+week's|"
+    r"(?:" + "|".join(WEEKDAYS) + r")'s)\s+(?:events|appointments|meetings|plans|schedule)\b"
 )
 
 
@@ -192,7 +218,7 @@ _SLANG = {"wats": "what's", "wk": "week", "ugh": "", "mtg": "meeting", "arvo": "
           "brekkie": "breakfast", "nix": "cancel", "unschedule": "cancel", "fri": "friday",
           "mon": "monday", "thurs": "thursday", "scheudle": "schedule", "meting": "meeting",
           "thrusday": "thursday", "@": "at", "mtgs": "meetings",
-          "appts": "appointments"}  # fmt: skip
+          "appts": "appointments", "w": "with"}  # fmt: skip
 
 
 _RESTATED_CLOCK = re.compile(
@@ -218,9 +244,13 @@ def _prepare(text: str) -> str:
     words = normalize(corrected).replace("w/", "with")
     words = " ".join(_SLANG.get(w, w) for w in words.split())
     words = re.sub(r"^remind\s+me\s+(?=what)", "", words)
+    words = re.sub(r"^ad\s+(?=(?:a|an|the|my)?\s*\w+\s)", "add ", words)  # "ad dinner w farah…"
     words = _MIND.sub(lambda m: _GERUNDS.get(m.group(1), m.group(0)), words)
     if says_clock(words):
         words = _NEED.sub("add ", words)  # "need a meeting w/ Raj tmrw at 3pm"
+    day_first = _DAY_FIRST.match(words)
+    if day_first is not None:
+        words = f"{words[day_first.end() :]} {day_first.group('day')}"
     return _WANT.sub("", words)
 
 
@@ -284,6 +314,7 @@ class CalendarParser:
 
     def _add(self, body: str, words: str, text: str, now: datetime) -> Parsed:
         minutes = None
+        body = _BARE_SPAN.sub("from ", body)
         span = _FROM_TO.search(body)
         if span is not None:
             minutes, body = _from_to(span, body)
@@ -310,6 +341,7 @@ class CalendarParser:
             # "at Lucky Star": a place named with capitals, as typed.
             found_place = re.search(r"\b(?:at|in)\s+(?P<place>" + re.escape(named.group(1).lower())
                                     + r")\b", rest)  # fmt: skip
+        found_place = found_place or _LAST_AT.search(rest)
         if found_place is not None:
             place = found_place.group("place")
             rest = (rest[: found_place.start()] + rest[found_place.end() :]).strip()
@@ -331,7 +363,8 @@ _NOTE_VERB = re.compile(
     r"\b(?:is|was|are|were|be|been|went|had|has|have|got|get|sold|love|loved|hate|think|feel|"
     r"going|gonna|wish|can't|cannot|went|did|does|do|like|want|need|hope|excited|nervous|lands|"
     r"leaves|arrives|drags|runs|ran|starts|ends|goes|comes|came|said|says|called|calls|took|"
-    r"takes|moved|usually|always|never)\b"
+    r"takes|moved|usually|always|never|gets|opens|closes|begins|finishes|departs|kicks)\b"
+    r"|\b[\w']+s\s+play\b"  # "the Leafs play at 7 tonight"
 )
 _NOTE_START = re.compile(
     r"^(?:i|we|he|she|they|it|you|that|there|what|how|why|so|and|my|our|his|her|their|"
@@ -357,12 +390,27 @@ def _call(intent: str, arguments: dict[str, str], text: str) -> Parsed:
     return Parsed(intent, SkillCall(intent, arguments, asked_by="user", source_text=text))
 
 
+_WITH = re.compile(r"\bw/\s*|\bw\s+(?=[A-Za-z])")
+_WITH_FILLER = re.compile(r"\bwith\s+(?:(?:uh+|um+|er+|like),?\s+)+", re.IGNORECASE)
+# "with my accountant, Priya": the name, not the role.
+_WITH_ROLE = re.compile(r"\bwith\s+(?:my|our)\s+[a-z]+,?\s+(?=[A-Z])")
+# Typed all in lower case, "lunch w/ mike": a name is the word after "with" that is no
+# determiner or group.
+_LOWER_PERSON = re.compile(
+    r"\bwith\s+(?!(?:the|my|a|an|our|your|his|her|their|some|me|him|them|us|it|friends|"
+    r"family|everyone|everybody|people|team|colleagues|work|kids)\b)([a-z][a-z'-]+)\b"
+)
+
+
 def _people(original: str) -> list[str]:
+    typed = _WITH_ROLE.sub("with ", _WITH_FILLER.sub("with ", _WITH.sub("with ", original)))
     found: list[str] = []
-    for m in _PEOPLE.finditer(original.replace("w/", "with ")):
+    for m in _PEOPLE.finditer(typed):
         for name in re.split(r"\s*(?:,|\band\b|&)\s*", m.group(1)):
             if name and name not in found:
                 found.append(name)
+    if not found and not re.search(r"[A-Z]", typed.replace("I ", "")):
+        found = [m.group(1) for m in _LOWER_PERSON.finditer(typed) if not says_clock(m.group(1))]
     return found
 
 

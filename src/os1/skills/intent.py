@@ -31,6 +31,15 @@ _ADD = re.compile(
     r"|\b(?:don't|do\s+not)\s+let\s+me\s+forget\b"
     r"|\bi\s+need\s+(?:a|an)\s+(?:reminder|alarm)\b"
     r"|^(?:please\s+)?give\s+me\s+a\s+(?:reminder|nudge)\b|^(?:please\s+)?wake\s+me(?:\s+up)?\b"
+    r"|^remind\s+(?=(?:at|on|in|tomorrow|today|tonight|\d{1,2}(?::\d\d)?\s*[ap]m)\b)"
+    r"|\bmind\s+reminding\s+me\b|\bmake\s+sure\s+i\s+(?:remember|don't\s+forget)\b"
+    r"|^(?:reminder|todo|to\s+do)\s*:"
+    r"|^(?:a\s+)?timer\s+(?:for\s+)?(?=\S+\s+(?:minutes?|mins?|hours?|hrs?|seconds?|secs?)\b)"
+)
+# A timer runs for a while: "a timer for 10 minutes" is due in 10 minutes.
+_TIMER_FOR = re.compile(
+    r"\b(?:for|of)\s+(?=(?:\S+\s+){1,2}?(?:minutes?|mins?|hours?|hrs?|seconds?|secs?)\b)"
+    r"|(?<=\btimer\s)(?=\d)"
 )
 _NOT_A_REQUEST = re.compile(
     r"\bremind\s+me\s+(?:what|who|how|where|why|if|whether|which)\b(?!.*\breminders?\b)"
@@ -38,7 +47,14 @@ _NOT_A_REQUEST = re.compile(
     r"\b(?:you|she|he|they|it|that|this|which|mom|dad)\s+(?:always\s+|just\s+)?reminds?\s+me\s+of\b"
     r"|\breminds?\s+me\s+of\b|(?<!\bbe\s)\breminded\b|\bremember\s+when\b"
     r"|^(?:did|didn't|have|has|had|do|does|why|how)\b.*\bremind(?:ed)?\s+me\b"
-    r"|\b(?:i|we|they|he|she)\s+(?:already\s+)?set\s+(?:a|an|my|the)\s+(?:alarm|reminder|timer)\b"
+    r"|(?<!\bdid\s)(?<!\bhave\s)\b(?:i|we|they|he|she)\s+(?:already\s+)?set\s+(?:a|an|my|the)\s+"
+    r"(?:alarm|reminder|timer)\b"
+    # Someone else's reminders, told about: "my mum set a reminder on her phone", "I told
+    # Sam to remind me at 10", "my old phone used to remind me", "the recipe says to set…".
+    r"|\b(?:my|his|her|their|our)\s+[\w']+(?:\s+[\w']+)?\s+(?:already\s+|just\s+|always\s+)?"
+    r"(?:set|sets|has\s+set)\s+(?:a|an|the|her|his|their)\s+(?:\w+\s+)?(?:alarm|reminder|timer)s?\b"
+    r"|^(?!(?:what|which|who)\b).*?\b(?:told|asked|tells|asks|said|says|used)\s+(?:[\w']+\s+){0,3}?"
+    r"to\s+(?:remind|set)\b"
 )
 _LIST = re.compile(
     r"\b(?:what|whats|what's|which|show|list|read|tell|give|check|any|do\s+i\s+have|how\s+many|see)\b"
@@ -46,18 +62,27 @@ _LIST = re.compile(
     r"|\b(?:my|the)\s+reminders?\s*(?:list)?\s*\??$"
     r"|\bwhat\s+(?:did|have)\s+i\s+(?:ask|asked|tell|told)\s+you\s+to\s+remind\b"
     r"|\b(?:have\s+i\s+got|is\s+there)\s+anything\b.*\bremind"
+    r"|^(?:did|have)\s+i\s+(?:set|made|make|got|create|created|added)\s+(?:a|an|any|the)\s+"
+    r"(?:\w+\s+)?(?:reminders?|alarms?)\b"
 )
 _CANCEL = re.compile(
     r"\b(?:cancel|delete|remove|drop|clear|scrap|scratch|kill|stop|turn\s+off|get\s+rid\s+of|"
-    r"forget\s+(?:about\s+)?(?:the|my|that|it)|never\s*mind|nevermind|don't\s+need|"
+    r"forget\s+(?:about\s+)?(?:the|my|that|it|reminding)|never\s*mind|nevermind|don't\s+need|"
     r"no\s+longer\s+need|skip)\b"
 )
-_CANCEL_DONT = re.compile(r"\b(?:don't|do\s+not|no\s+need\s+to)\s+remind\s+me\b")
+_CANCEL_DONT = re.compile(
+    r"\b(?:don't|do\s+not|no\s+need\s+to|(?:you\s+)?(?:don't|do\s+not)\s+need\s+to)\s+remind\s+me\b"
+)
+# "Don't remind me about the dentist" is about one; "you don't need to remind me, I'll
+# remember" only says so.
+_DONT_ABOUT = re.compile(r"\s+(?:about|to|of|on|anymore|any\s+more|again)\b")
 _MOVE = re.compile(
-    r"\b(?:move|push|change|reschedule|shift|bump|postpone|delay|make|set|switch|put|snooze)\b"
-    r"(?P<which>.*?)\b(?:to|until|till|for|at)\b\s+(?P<when>.+)$"
-    r"|\b(?:make|change|move|push|snooze)\s+(?P<which2>(?:the|my|that|it)\b.*?"
+    r"\b(?:move|push|change|reschedule|shift|bump|postpone|delay|make|set|switch|put|snooze|"
+    r"update)\b(?P<which>.*?)\b(?:to|until|till|for|at)\b\s+(?P<when>.+)$"
+    r"|\b(?:make|change|move|push|snooze|update)\s+(?P<which2>it|that|(?:the|my|that)\b.*?"
     r"\b(?:reminder|one|it|that))\s+(?P<when2>.+)$"
+    r"|(?P<which3>\b(?:the|my|that)\s+(?:[\w']+\s+){0,3}?reminder)\s+(?:go\s+off|ring|fire|"
+    r"come\s+up|buzz)\s+(?P<when3>.+)$"
 )
 _TYPOS = {
     "remmind": "remind", "reminer": "reminder", "remidner": "reminder", "reminde": "remind",
@@ -66,7 +91,7 @@ _TYPOS = {
     "cant": "can't", "whats": "what's", "im": "i'm", "ive": "i've", "tonite": "tonight",
     "pls": "please", "plz": "please", "mins": "minutes", "hrs": "hours",
     "2moro": "tomorrow", "2mrw": "tomorrow", "calender": "calendar", "appt": "appointment",
-    "appts": "appointments", "tmrw's": "tomorrow's",
+    "appts": "appointments", "tmrw's": "tomorrow's", "rmnd": "remind", "rmd": "remind",
 }  # fmt: skip
 _REMINDER_NOUN = re.compile(r"\b(?:remind\w*|reminders?|alarms?|timers?)\b")
 _REMINDER_WORDS = re.compile(
@@ -79,7 +104,13 @@ _TASK_LEAD = re.compile(
     r"the\s+reminder\s+is\s+to)\s+)+"
 )
 _TASK_TAIL = re.compile(r"(?:\s+(?:and|then|to|please|thanks|thank\s+you|ok|okay|for\s+me))+$")
+_THANKS = re.compile(
+    r"\s+(?:thanks|thank\s+you|thx|ty|cheers|ta)(?:\s+(?:so\s+)?(?:much|a\s+lot|heaps|x+))?$"
+)
 _WHEN_WORDS = re.compile(r"\b(?:at|on|by|in|for|around)\s*$")
+
+
+_NAMELESS = {"wake": "wake up", "alarm": "alarm", "timer": "timer"}
 
 
 @dataclass(frozen=True)
@@ -105,7 +136,7 @@ def normalize(text: str) -> str:
     while previous != lowered:
         previous = lowered
         lowered = _FILLERS.sub("", lowered)
-    lowered = " ".join(lowered.split())
+    lowered = _THANKS.sub("", " ".join(lowered.split()))
     return _POLITE.sub("", lowered).strip()
 
 
@@ -139,7 +170,11 @@ class IntentParser:
         if not words or _NOT_A_REQUEST.search(words):
             return Parsed("none", None)
         add = _ADD.search(words)
-        cancel = _CANCEL.search(words) or _CANCEL_DONT.search(words)
+        dont = _CANCEL_DONT.search(words)
+        said_alone = dont is not None and dont.end() == len(words) and just_talked_about
+        if dont is not None and not (_DONT_ABOUT.match(words, dont.end()) or said_alone):
+            return Parsed("none", None)
+        cancel = _CANCEL.search(words) or dont
         if _LIST.search(words) and not cancel and not _looks_like_new(words, add, now):
             return self._call("reminder.list", {}, text)
         if (
@@ -150,18 +185,12 @@ class IntentParser:
             )
             and not (add and add.start() < cancel.start() and not _CANCEL_DONT.search(words))
         ):
-            return self._call("reminder.cancel", {"which": _which(words, cancel.end())}, text)
+            which = _which(words, cancel.end(), now=now)
+            return self._call("reminder.cancel", {"which": which}, text)
         if add is None:
-            move = _MOVE.search(words)
-            which = (move.group("which") or move.group("which2") or "") if move else ""
-            named = _REMINDER_NOUN.search(which) or (
-                just_talked_about and _REMINDER_WORDS.search(which + " ")
-            )
-            if move and named:
-                new_time = re.sub(r"\s+instead$", "", move.group("when") or move.group("when2"))
-                arguments = {"which": _which(which, 0), "when": new_time}
-                return self._call("reminder.move", arguments, text)
-            return Parsed("none", None)
+            return self._move(words, text, just_talked_about)
+        if "timer" in add.group(0) or words.startswith("timer"):
+            words = _TIMER_FOR.sub("in ", words)
         when = find_when(words, now)
         if add.group(0).startswith("wake") and not when.found:
             return Parsed("none", None)  # "wake me when it's over": no alarm to set
@@ -171,9 +200,27 @@ class IntentParser:
         task = _TASK_TAIL.sub("", task).strip()
         task = re.sub(r"^(?:in|at|on|for)\s+", "", task)
         when_text = _when_text(words, when.spans)
-        if not task and add.group(0).startswith("wake"):
-            task = "wake up"  # "wake me at 7 tomorrow": an alarm
+        if not task:
+            # "wake me at 7 tomorrow", "set an alarm for 6:30", "a timer for 10 minutes"
+            task = next((said for key, said in _NAMELESS.items() if key in add.group(0)), "")
         return self._call("reminder.add", {"text": recase(task, text), "when": when_text}, text)
+
+    def _move(self, words: str, text: str, just_talked_about: bool) -> Parsed:
+        move = _MOVE.search(words)
+        if move is None:
+            return Parsed("none", None)
+        which = move.group("which") or move.group("which2") or move.group("which3") or ""
+        before = words[: move.start()]
+        if not _REMINDER_NOUN.search(which) and _REMINDER_NOUN.search(before):
+            which = f"{before} {which}"  # "the dentist reminder, can you make it 8am"
+        named = _REMINDER_NOUN.search(which) or (
+            just_talked_about and _REMINDER_WORDS.search(which + " ")
+        )
+        if not named:
+            return Parsed("none", None)
+        said = move.group("when") or move.group("when2") or move.group("when3")
+        arguments = {"which": _which(which, 0), "when": re.sub(r"\s+instead$", "", said)}
+        return self._call("reminder.move", arguments, text)
 
     @staticmethod
     def _call(intent: str, arguments: dict[str, str], text: str) -> Parsed:
@@ -192,9 +239,16 @@ _WHICH_DROP = re.compile(
 )
 
 
-def _which(words: str, start: int) -> str:
-    """The words that pick a reminder out ("the Annie one" → "annie")."""
+def _which(words: str, start: int, *, now: datetime | None = None) -> str:
+    """The words that pick a reminder out ("the Annie one" → "annie").
+
+    To move one, the words end where the new time begins ("the Annie one to 7"); to
+    cancel one (``now`` given), its time words are dropped and the rest kept ("the 6pm
+    reminder to call mum" → "call mum")."""
     rest = words[start:]
-    rest = re.split(r"\b(?:to|until|till|at)\s+(?=\S)", rest)[0] if rest else rest
+    if now is not None:
+        rest = cut_spans(rest, find_when(rest, now).spans)
+    elif rest:
+        rest = re.split(r"\b(?:to|until|till|at)\s+(?=\S)", rest)[0]
     picked = _WHICH_DROP.sub(" ", rest)
     return " ".join(picked.split())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
@@ -109,21 +110,28 @@ class ReminderStore:
         return self._from_row(rows[0]) if rows else None
 
     def matching(self, which: str) -> list[Reminder]:
-        """The active reminders that share the most content words with ``which``."""
+        """The active reminders that share the most content words with ``which``.
+
+        A word counts for less the more reminders have it: in "water the plants", with
+        "water the ferns" also set, "plants" is what tells them apart."""
         words = [w.rstrip("s") for w in re.findall(r"[\w']+", which.lower()) if w not in _STOP]
         if not words:
             latest = self.latest()
             return [latest] if latest else []
-        best: list[Reminder] = []
-        best_hits = 0
+        hits: list[tuple[Reminder, set[str]]] = []
         for reminder in self.active(limit=100_000):
             mine = re.findall(r"[\w']+", reminder.text.lower())
-            hits = sum(1 for w in words if any(m.startswith(w) for m in mine))
-            if hits > best_hits:
-                best, best_hits = [reminder], hits
-            elif hits == best_hits and hits:
-                best.append(reminder)
-        return best
+            shared = {w for w in words if any(m.startswith(w) for m in mine)}
+            if shared:
+                hits.append((reminder, shared))
+        having = Counter(w for _, shared in hits for w in shared)
+        # Ties go to the last word, most often the thing itself ("water the plants").
+        scores = [
+            sum(1 / having[w] for w in shared) + (0.01 if words[-1] in shared else 0.0)
+            for _, shared in hits
+        ]
+        top = max(scores, default=0.0)
+        return [r for (r, _), score in zip(hits, scores, strict=True) if score >= top - 1e-9]
 
     def set_status(self, reminder_id: str, status: str) -> None:
         with self.db.transaction() as conn:

@@ -19,6 +19,7 @@ from dateutil.rrule import DAILY, WEEKLY, rrule, weekday
 from dateutil.rrule import weekdays as _RRULE_DAYS
 
 from os1.memory.timeparse import MONTH_NAMES, WEEKDAYS
+from os1.skills.holidays import HOLIDAY, next_holiday
 
 __all__ = ["Days", "Recurrence", "When", "find_days", "find_when", "says_clock"]
 
@@ -32,12 +33,6 @@ _NUMBERS = {
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
     "thirty": 30, "forty": 40, "forty-five": 45, "forty five": 45, "fifty": 50,
     "twenty-five": 25, "twenty five": 25, "ninety": 90, "a": 1, "an": 1,
-}  # fmt: skip
-_HOLIDAYS = {
-    "new year s eve": (12, 31), "new years eve": (12, 31), "nye": (12, 31),
-    "new year s day": (1, 1), "new years day": (1, 1), "christmas eve": (12, 24),
-    "christmas day": (12, 25), "christmas": (12, 25), "xmas": (12, 25), "boxing day": (12, 26),
-    "halloween": (10, 31), "valentine s day": (2, 14), "valentines day": (2, 14),
 }  # fmt: skip
 _PART_HOURS = {"morning": 9, "afternoon": 15, "evening": 18, "night": 20, "tonight": 20}
 
@@ -65,7 +60,8 @@ _CLOCK = (
     r")(?:\s+(?:in\s+the\s+|at\s+)(?P<cpart>morning|afternoon|evening|night))?"
     r"(?:\s+(?P<tonight>tonight))?"
 )
-_CLOCK_RE = re.compile(r"(?<!/)\b" + _CLOCK + r"(?![\w:/])")
+# Not inside a date: "20/2", "2027-05-20".
+_CLOCK_RE = re.compile(r"(?<!/)(?<!\d{4}-)(?<!\d{4}-\d\d-)\b" + _CLOCK + r"(?![\w:/]|-\d\d-)")
 
 _RELATIVE_RE = re.compile(
     r"\bin\s+(?:(?P<half>half\s+an?\s+hour)|(?:(?P<n>" + _NUM + r"|a\s+couple\s+of|a\s+few)\s+"
@@ -73,6 +69,9 @@ _RELATIVE_RE = re.compile(
     r"(?:\s+and\s+a\s+half)?)\b"
     r"|\b(?P<n2>" + _NUM + r")\s+(?P<unit2>minutes?|mins?|hours?|hrs?|days?|weeks?)\s+"
     r"from\s+(?:now|today)\b"
+)
+_SAME_TIME_RE = re.compile(
+    r"\b(?:at\s+)?(?:this|the\s+same|same)\s+time\s+(?P<day>tomorrow|next\s+week)\b"
 )
 _MONTH_BEFORE = re.compile(r"\b" + _MONTH + r"\s+(?:the\s+)?$")
 _DATE_AFTER = re.compile(r"(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH)
@@ -85,13 +84,13 @@ _DAY_RE = re.compile(
     r"(?P<today>today|tonight|this\s+(?P<tpart>morning|afternoon|evening))"
     r"|(?P<tomorrow>tomorrow|tmrw|tomorow)(?:\s+(?P<mpart>morning|afternoon|evening|night))?"
     r"|(?P<dayafter>the\s+day\s+after\s+tomorrow)"
-    r"|(?P<hol>new\s+year'?s\s+eve|nye|new\s+year'?s\s+day|christmas\s+eve|christmas\s+day|"
-    r"christmas|xmas|boxing\s+day|halloween|valentine'?s\s+day)"
+    r"|(?:on\s+)?(?P<hol>" + HOLIDAY.replace(r"\ ", r"\s+") + r")"
     r"|(?:on\s+)?" + _WEEKDAY.replace("wd", "wdn") + r"\s+(?:of\s+)?(?P<wdnext>next\s+week)"
     r"|(?P<nextweek>next\s+week)(?:\s+on)?(?:\s+" + _WEEKDAY.replace("wd", "nwd") + r")?"
     r"|(?:(?P<qual>next|this|on|coming|this\s+coming)\s+)?"
     + _WEEKDAY
     + r"(?:\s+(?P<wpart>morning|afternoon|evening|night))?"
+    r"|(?:on\s+)?(?P<iso>\d{4}-\d{2}-\d{2})"
     r"|(?:on\s+)?(?P<n1>\d{1,2})/(?P<n2>\d{1,2})(?:/(?:\d{4}|\d{2}))?"
     r"|(?:on\s+)?(?:the\s+)?(?P<dom>\d{1,2})" + _ORD + r"(?:\s+(?:of\s+)?(?P<mon>" + _MONTH + r"))?"
     r"|(?:on\s+)?(?P<mon2>" + _MONTH + r")\s+(?:the\s+)?(?P<dom2>\d{1,2})" + _ORD + r")(?![\w:/])"
@@ -105,7 +104,8 @@ _EVERY_RE = re.compile(
     r"\b(?:(?P<daily>every\s+day|each\s+day|daily|every\s+(?P<epart>morning|evening|night))"
     r"|(?:every|each)\s+(?:week\s+on\s+)?"
     + _WEEKDAY
-    + r"|(?P<weekdays>every\s+weekday|on\s+weekdays))\b"
+    + r"|(?P<weekdays>every\s+weekday|on\s+weekdays)"
+    r"|(?:on\s+)?(?P<pwd>" + "|".join(d + "s" for d in WEEKDAYS) + r"))\b"  # "on Sundays"
 )
 
 _EITHER_DAY_RE = re.compile(
@@ -335,6 +335,10 @@ def find_when(
             question=f"{either.group(0).strip().capitalize()}? Which should I use?",
             spans=((either.start(), either.end()),),
         )
+    same = _SAME_TIME_RE.search(text)
+    if same is not None:  # "this time tomorrow": a day or a week from now, to the minute
+        days = 1 if same.group("day") == "tomorrow" else 7
+        return When(due=_later(now, timedelta(days=days)), spans=((same.start(), same.end()),))
     every_m = _EVERY_RE.search(text)
     rel = _RELATIVE_RE.search(text)
     relative_day: date | None = None
@@ -361,8 +365,9 @@ def find_when(
             spans.append(clock.span)
         if at is None:
             at = time(_PART_HOURS.get(part or "", 9), 0)
-        if every_m.group("wd"):
-            return When(every=Recurrence("weekly", at, _weekday_index(every_m.group("wd"))),
+        if every_m.group("wd") or every_m.group("pwd"):
+            weekday = _weekday_index(every_m.group("wd") or every_m.group("pwd"))
+            return When(every=Recurrence("weekly", at, weekday),
                         spans=tuple(spans))  # fmt: skip
         if every_m.group("weekdays"):
             return When(every=Recurrence("weekdays", at), spans=tuple(spans))
@@ -665,9 +670,7 @@ def _day_of(
     if m.group("dayafter"):
         return today + timedelta(days=2), None, None
     if m.group("hol"):
-        month, day_number = _HOLIDAYS[re.sub(r"\W+", " ", m.group("hol"))]
-        found = date(today.year, month, day_number)
-        return (found if found >= today else found.replace(year=today.year + 1)), None, None
+        return next_holiday(m.group("hol"), today, getattr(now.tzinfo, "key", None)), None, None
     if m.group("wdnext"):
         monday = today + timedelta(days=7 - today.weekday())
         return monday + timedelta(days=_weekday_index(m.group("wdn"))), None, None
@@ -699,6 +702,11 @@ def _day_of(
                 f" after, {after.strftime('%B %-d')}?"
             )  # fmt: skip
         return today + timedelta(days=ahead), m.group("wpart"), None
+    if m.group("iso"):
+        try:
+            return date.fromisoformat(m.group("iso")), None, None
+        except ValueError:
+            return None, None, f"There is no {m.group('iso')}. Which day did you mean?"
     if m.group("n1"):
         return _numeric_date(int(m.group("n1")), int(m.group("n2")), today)
     day_text = m.group("dom") or m.group("dom2")
