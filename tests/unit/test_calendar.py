@@ -480,6 +480,16 @@ def test_numbers_and_sentences_that_only_look_like_requests(clock: MovableClock)
         "wake me when it's over",
         "my friend said give me a shout if you need anything",
         "I made a sign, I'll stick it on the door tomorrow",
+        "book club is on Thursday at 7",
+        "add Annie to the guest list for Saturday",
+        "make time for yourself this weekend",
+        "the doctor wants to see me on Tuesday at 2",
+        "if the train's late tomorrow I'll miss my 8:30 meeting",
+        "haha my boss just yelled 'cancel the 3pm meeting' to the whole office",
+        "I would book a massage at 3 tomorrow if I had the money",
+        "Grandma's flight gets in at 5:30 on Saturday",
+        "grand, see you at the match Sunday at 2 so",
+        "don't cancel anything, I was just thinking out loud about the gym tomorrow",
     ]:
         assert router.handle(said) is None, said
     for said, expected in [

@@ -96,6 +96,8 @@ def test_recurrences() -> None:
         ("Can you remind me what my sister's name is?", "none"),
         ("Don't let me forget how much I love you", "none"),
         ("set a timer for 10 minutes", "reminder.add"),
+        ("I want a reminder at 5 to call mum", "reminder.add"),
+        ("i need to be reminded at 6 to leave", "reminder.add"),
         ("would you mind reminding me on Thursday at 2 to send the invoice", "reminder.add"),
         ("did I set a reminder for the dentist?", "reminder.list"),
         ("forget about reminding me to call annie", "reminder.cancel"),
@@ -166,6 +168,53 @@ def _router(db: Database, clock: MovableClock) -> SkillRouter:
 @pytest.fixture
 def friday() -> MovableClock:
     return MovableClock(FRIDAY_10AM.astimezone(UTC))
+
+
+def test_saying_a_reminder_is_not_needed_cancels_only_one_that_exists(
+    friday: MovableClock,
+) -> None:
+    router = _router(Database(":memory:"), friday)
+    said = "no need to remind me about the dentist, I've got it"
+    assert router.handle(said) is None  # there is no such reminder: just talk
+    assert router.log.recent() == []
+    router.handle("remind me about the dentist on Monday at 9")
+    router.handle("remind me to water the ferns on Sunday")
+    friday.advance(minutes=10)
+    cancelled = router.handle(said)
+    assert cancelled is not None and cancelled.outcome == "done"
+    assert [r.text for r in router.reminders.active()] == ["water the ferns"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I need to call Annie tomorrow at 6",
+        "remind me never to eat there again",
+        "the alarm is set for 7",
+        "make it snappy",
+        "put it this way, I'm not going at 7",
+        "idk if i can make it at 6 tbh",
+        "I wish someone would remind me to drink water",
+        "funny story, I once set my alarm for 6pm instead of 6am",
+        "my mom texted to remind me about grandpa's birthday on sunday",
+    ],
+)
+def test_words_that_sound_like_requests_but_tell(friday: MovableClock, text: str) -> None:
+    router = _router(Database(":memory:"), friday)
+    router.handle("remind me to call Annie at 5pm")  # just talked about one: the hard case
+    assert router.handle(text) is None, text
+    assert [r.text for r in router.reminders.active()] == ["call Annie"]
+
+
+def test_the_request_after_a_story_takes_its_own_time(friday: MovableClock) -> None:
+    router = _router(Database(":memory:"), friday)
+    result = router.handle(
+        "so today was a lot, work ran late and I still haven't touched my taxes. can you"
+        " remind me to do taxes saturday at 2"
+    )
+    assert result is not None and result.outcome == "done", result
+    [made] = router.reminders.active()
+    assert made.text == "do taxes" and local(made.due_at) == "2026-12-05 14:00"
 
 
 def test_a_reminder_lifecycle_by_conversation(friday: MovableClock) -> None:

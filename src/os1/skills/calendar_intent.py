@@ -33,6 +33,8 @@ _PUT_IT = re.compile(
     r"\s(?:put|pop|stick|add|book|pencil)\s+(?:it|that|this)\s+(?:in\s+|down\s+)?"
     r"(?=(?:for|on|at)\s)"
 )
+# "book club is on Thursday at 7": the verb is half of a noun.
+_VERB_AS_NOUN = re.compile(r"^" + _VERB + r"\s+[\w']+\s+(?:is|was|are|were|'s|starts|meets)\b")
 _LABEL = re.compile(r"^(?:calendar|new\s+event|event|diary|new\s+appointment)\s*:\s*")
 _ADD_BACK = re.compile(
     r"(?:^|\s)(?:(?:can|could|would|will)\s+(?:you|u)\s+)?(?:add|put|pop|pencil|stick|save|enter|"
@@ -49,6 +51,8 @@ _NOT_ADD = re.compile(
     r"|^add\s+(?:it\s+)?(?:up|to\s+that|to\s+this)\b|^put\s+on\s+(?:some|the|a)\b"
     r"|^(?:add|put)\s+\d+\s+(?:and|to|plus)\s+\d+|\bput\s+(?:\w+\s+){0,3}(?:to\s+bed|away|back)\b"
     r"|\bput\s+(?:yourself|myself|it\s+this\s+way)\b|^make\s+(?:me|sure|it|a\s+(?:cup|coffee|tea))"
+    r"|^make\s+(?:time\s+for\s+(?:yourself|myself|you|me|us)|peace|friends|sense|do|up)\b"
+    r"|\bto\s+(?:the|my|our|your)\s+(?:[\w'-]+\s+)?list\b"  # "add Annie to the guest list"
 )
 EVENT_NOUN = re.compile(
     r"\b(?:dinner|lunch|breakfast|brunch|meeting|appointment|appt|call|class|lesson|session|party|"
@@ -57,7 +61,8 @@ EVENT_NOUN = re.compile(
     r"conference|workshop|webinar|zoom|standup|stand-up|review|catch-?up|booking|reservation|"
     r"birthday|wedding|trip|flight|massage|physio|therapy|exam|course|service|viewing|quiz|"
     r"screen|offsite|one-on-one|1:1|pickup|prep|beer|coffee|rehearsal|lesson|gig|mot|inspection|"
-    r"optician|hairdresser|retro|sync|choir|brunch|slot|check-?in|barber|test)s?\b"
+    r"optician|hairdresser|retro|sync|choir|brunch|slot|check-?in|barber|test|run|jog|swim|hike|"
+    r"jab|vaccination|scan)s?\b"
 )
 _CANCEL = re.compile(
     r"\b(?:cancel|delete|remove|drop|clear|scrap|scratch|strike|call\s+off|get\s+rid\s+of|wipe|kill|"
@@ -65,7 +70,7 @@ _CANCEL = re.compile(
     r"take\s+(?P<inner>(?:[\w'-]+\s+){0,6}?)(?:off|out))\b"
 )
 _LEADING_CANCEL = re.compile(
-    r"^(?:cancel|scrap|remove|delete|drop|clear)\s+(?:the|tomorrow's|today's|"
+    r"^(?:cancel|scrap|remove|delete|drop)\s+(?:the|tomorrow's|today's|"
     r"(?!that\b|this\b|it\b)[\w'-]+'s)\s+[\w'-]+"
 )
 _CANCEL_IT = re.compile(r"\b(?:please\s+)?(?:cancel|delete|remove)\s+(?:it|that)\s*$")
@@ -83,9 +88,11 @@ _MENTION = re.compile(
     r"|\b(?:said|says|yelled|shouted|screamed|asked|wrote|texted|emailed|goes)\s*:?\s*['\"“‘]"
     r"|(?:^|\s)['\"“‘]\s*(?:cancel|book|schedule|add|put|move|delete|remove)\b"
     r"|^(?:don't|do\s+not|never)\s+(?:cancel|delete|remove|add|put|book|schedule|change|move)\b"
+    r"|\bsee\s+(?:you|ya)\b"  # "grand, see you at the match Sunday at 2"
+    r"|\b(?:off|out\s+of)\s+(?:my|your)\s+(?:mind|head)\b|\bclear\s+the\s+air\b"
 )
 _LIST = re.compile(
-    r"^what(?:'s|\s+is|s)?\s+on\s*(?:$|(?=for\b|my\b|the\s+(?:\d|day|week|calendar|agenda|schedule)"
+    r"^what(?:\s+else)?(?:'s|\s+is|s)?\s+on\s*(?:$|(?=for\b|my\b|the\s+(?:\d|day|week|calendar|agenda|schedule)"
     r"|today|tonight|tomorrow|this\b|next\b|on\b|\d|"
     + "|".join(WEEKDAYS)
     + "|"
@@ -242,7 +249,7 @@ def _prepare(text: str) -> str:
     text = _RESTATED_CLOCK.sub(_restate_clock, text)
     corrected = _CORRECTION.sub("", text)  # "at three, no sorry, four": four
     words = normalize(corrected).replace("w/", "with")
-    words = " ".join(_SLANG.get(w, w) for w in words.split())
+    words = " ".join(filter(None, (_SLANG.get(w, w) for w in words.split())))
     words = re.sub(r"^remind\s+me\s+(?=what)", "", words)
     words = re.sub(r"^ad\s+(?=(?:a|an|the|my)?\s*\w+\s)", "add ", words)  # "ad dinner w farah…"
     words = _MIND.sub(lambda m: _GERUNDS.get(m.group(1), m.group(0)), words)
@@ -289,7 +296,7 @@ class CalendarParser:
             lead = _LABEL.match(body)
             return self._add(body[lead.end() :] if lead else body, words, text, now)
         start = _ADD_START.search(words)
-        if start is not None:
+        if start is not None and not _VERB_AS_NOUN.match(words):
             return self._add(words[start.end() :], words, text, now)
         if _terse_note(words, text, now):
             return self._add(words, words, text, now)  # "lunch with Omar Thursday at 1"
@@ -363,7 +370,8 @@ _NOTE_VERB = re.compile(
     r"\b(?:is|was|are|were|be|been|went|had|has|have|got|get|sold|love|loved|hate|think|feel|"
     r"going|gonna|wish|can't|cannot|went|did|does|do|like|want|need|hope|excited|nervous|lands|"
     r"leaves|arrives|drags|runs|ran|starts|ends|goes|comes|came|said|says|called|calls|took|"
-    r"takes|moved|usually|always|never|gets|opens|closes|begins|finishes|departs|kicks)\b"
+    r"takes|moved|usually|always|never|gets|opens|closes|begins|finishes|departs|kicks|wants|"
+    r"needs|thinks)\b"
     r"|\b[\w']+s\s+play\b"  # "the Leafs play at 7 tonight"
 )
 _NOTE_START = re.compile(

@@ -19,8 +19,10 @@ _FILLERS = re.compile(
     r"just|quickly|hi|hello|alright|right)\b[,.]?\s*"
 )
 _POLITE = re.compile(
-    r"^(?:(?:can|could|would|will)\s+(?:you|u)\s+|(?:i\s+)?(?:want|need|would\s+like|'d\s+like)"
-    r"\s+(?:you\s+)?to\s+|i'd\s+like\s+(?:you\s+)?to\s+|go\s+ahead\s+and\s+|let's\s+)+"
+    # "I need you to…" asks; "I need to call Annie at 6" only tells.
+    r"^(?:(?:can|could|would|will)\s+(?:you|u)\s+|(?:i\s+)?(?:want|need)\s+you\s+to\s+|"
+    r"(?:i\s+)?(?:would\s+like|'d\s+like)\s+(?:you\s+)?to\s+|i'd\s+like\s+(?:you\s+)?to\s+|"
+    r"go\s+ahead\s+and\s+|let's\s+)+"
 )
 
 _ADD = re.compile(
@@ -29,7 +31,9 @@ _ADD = re.compile(
     r"|\b(?:add|create|make|put\s+in)\s+(?:a|an)\s+reminder\b"
     r"|^(?:a\s+)?(?:reminder|timer|alarm)\s+(?:to|for|about|in|at)\b"
     r"|\b(?:don't|do\s+not)\s+let\s+me\s+forget\b"
-    r"|\bi\s+need\s+(?:a|an)\s+(?:reminder|alarm)\b"
+    # "I need a reminder…", "I'd like a reminder…" (the filler "like" is gone by now)
+    r"|\bi(?:\s+need|\s+want|\s+would|'d)(?:\s+love)?\s+(?:a|an)\s+(?:reminder|alarm|timer)\b"
+    r"|\bi(?:\s+need|\s+want|\s+would|'d)(?:\s+love)?\s+to\s+be\s+reminded\b"
     r"|^(?:please\s+)?give\s+me\s+a\s+(?:reminder|nudge)\b|^(?:please\s+)?wake\s+me(?:\s+up)?\b"
     r"|^remind\s+(?=(?:at|on|in|tomorrow|today|tonight|\d{1,2}(?::\d\d)?\s*[ap]m)\b)"
     r"|\bmind\s+reminding\s+me\b|\bmake\s+sure\s+i\s+(?:remember|don't\s+forget)\b"
@@ -46,18 +50,27 @@ _NOT_A_REQUEST = re.compile(
     r"|\bforget\s+(?:how|what|who|why|that\s+i)\b|"
     r"\b(?:you|she|he|they|it|that|this|which|mom|dad)\s+(?:always\s+|just\s+)?reminds?\s+me\s+of\b"
     r"|\breminds?\s+me\s+of\b|(?<!\bbe\s)\breminded\b|\bremember\s+when\b"
+    r"|\bremind\s+me\s+never\b"  # "remind me never to eat there again"
     r"|^(?:did|didn't|have|has|had|do|does|why|how)\b.*\bremind(?:ed)?\s+me\b"
-    r"|(?<!\bdid\s)(?<!\bhave\s)\b(?:i|we|they|he|she)\s+(?:already\s+)?set\s+(?:a|an|my|the)\s+"
+    r"|(?<!\bdid\s)(?<!\bhave\s)\b(?:i|we|they|he|she)\s+(?:already\s+|just\s+)?set\s+(?:a|an|my|the)\s+"
     r"(?:alarm|reminder|timer)\b"
     # Someone else's reminders, told about: "my mum set a reminder on her phone", "I told
     # Sam to remind me at 10", "my old phone used to remind me", "the recipe says to set…".
     r"|\b(?:my|his|her|their|our)\s+[\w']+(?:\s+[\w']+)?\s+(?:already\s+|just\s+|always\s+)?"
     r"(?:set|sets|has\s+set)\s+(?:a|an|the|her|his|their)\s+(?:\w+\s+)?(?:alarm|reminder|timer)s?\b"
-    r"|^(?!(?:what|which|who)\b).*?\b(?:told|asked|tells|asks|said|says|used)\s+(?:[\w']+\s+){0,3}?"
-    r"to\s+(?:remind|set)\b"
+    r"|^(?!(?:what|which|who)\b).*?\b(?:told|asked|tells|asks|said|says|used|texted|emailed|"
+    r"messaged|called|rang|wrote)\s+(?:[\w']+\s+){0,3}?to\s+(?:remind|set)\b"
+    # Wishes and what one ought to do: "I wish someone would remind me", "I should
+    # probably set an alarm", "I once set my alarm for 6pm".
+    r"|\b(?:someone|somebody|anyone|anybody|nobody|no\s+one)\s+(?:\w+\s+)?remind"
+    r"|\bi\s+(?:should|could|might|ought\s+to)\s+(?:\w+\s+)?set\s+(?:a|an|my|the)\s+"
+    r"(?:alarm|reminder|timer)\b"
+    r"|\bi\s+(?:once|accidentally|always|usually|never|sometimes)\s+set\s+(?:a|an|my|the)\s+"
+    r"(?:\w+\s+)?(?:alarm|reminder|timer)\b"
 )
 _LIST = re.compile(
-    r"\b(?:what|whats|what's|which|show|list|read|tell|give|check|any|do\s+i\s+have|how\s+many|see)\b"
+    r"\b(?:what|whats|what's|which|show|list|read|tell|give|check|any|do\s+i\s+have|how\s+many|see|"
+    r"go\s+over|run\s+through|read\s+out)\b"
     r".*\b(?:reminders?|remind\s+me\s+(?:about|of)|reminding\s+me|alarms|timers)\b"
     r"|\b(?:my|the)\s+reminders?\s*(?:list)?\s*\??$"
     r"|\bwhat\s+(?:did|have)\s+i\s+(?:ask|asked|tell|told)\s+you\s+to\s+remind\b"
@@ -71,7 +84,12 @@ _CANCEL = re.compile(
     r"no\s+longer\s+need|skip)\b"
 )
 _CANCEL_DONT = re.compile(
-    r"\b(?:don't|do\s+not|no\s+need\s+to|(?:you\s+)?(?:don't|do\s+not)\s+need\s+to)\s+remind\s+me\b"
+    r"\b(?:don't|do\s+not|no\s+need\s+to|(?:you\s+)?(?:don't|do\s+not)\s+(?:need|have)\s+to)\s+"
+    r"remind\s+me\b"
+)
+# Said of a reminder that may not exist: "I don't need a reminder for that".
+_SOFT_CANCEL = re.compile(
+    r"\b(?:don't|do\s+not|no\s+need|no\s+longer)\b(?!\s+(?:cancel|delete|remove))"
 )
 # "Don't remind me about the dentist" is about one; "you don't need to remind me, I'll
 # remember" only says so.
@@ -104,12 +122,22 @@ _TASK_LEAD = re.compile(
     r"the\s+reminder\s+is\s+to)\s+)+"
 )
 _TASK_TAIL = re.compile(r"(?:\s+(?:and|then|to|please|thanks|thank\s+you|ok|okay|for\s+me))+$")
+_BY_THE_WAY = re.compile(
+    r"^(?:(?:oh|and|also|right|ok|okay)\s+)*(?:before\s+i\s+forget|while\s+i\s+(?:remember|think\s+of"
+    r"\s+it)|by\s+the\s+way|btw|one\s+more\s+thing|oh\s+and|and\s+also)\s+"
+)
 _THANKS = re.compile(
     r"\s+(?:thanks|thank\s+you|thx|ty|cheers|ta)(?:\s+(?:so\s+)?(?:much|a\s+lot|heaps|x+))?$"
 )
 _WHEN_WORDS = re.compile(r"\b(?:at|on|by|in|for|around)\s*$")
 
 
+# "if I can make it at 6": to get there, not to change a time.
+_MAKE_IT = re.compile(
+    r"\b(?:can|could|can't|couldn't|cannot|(?<!want\s)(?<!need\s)(?<!i'd\s)to|gonna|won't|might)"
+    r"\s+make\s+it\b|\bmake\s+it\s+to\s+(?:the|my|a|an|work|class|school|his|her|their)\b"
+    r"|\bput\s+it\s+this\s+way\b|\b(?:is|are|was|were|got|been|be)\s+(?:set|moved|changed|pushed)\b"
+)
 _NAMELESS = {"wake": "wake up", "alarm": "alarm", "timer": "timer"}
 
 
@@ -119,6 +147,9 @@ class Parsed:
 
     intent: str  # "reminder.add" | "reminder.list" | "reminder.cancel" | "reminder.move" | "none"
     call: SkillCall | None
+    # Only a request if it finds something: "no need to remind me about the dentist" is
+    # a cancellation when there is such a reminder, and just talk when there is none.
+    tentative: bool = False
 
 
 def normalize(text: str) -> str:
@@ -137,6 +168,7 @@ def normalize(text: str) -> str:
         previous = lowered
         lowered = _FILLERS.sub("", lowered)
     lowered = _THANKS.sub("", " ".join(lowered.split()))
+    lowered = _BY_THE_WAY.sub("", lowered)
     return _POLITE.sub("", lowered).strip()
 
 
@@ -186,9 +218,14 @@ class IntentParser:
             and not (add and add.start() < cancel.start() and not _CANCEL_DONT.search(words))
         ):
             which = _which(words, cancel.end(), now=now)
-            return self._call("reminder.cancel", {"which": which}, text)
+            parsed = self._call("reminder.cancel", {"which": which}, text)
+            if _SOFT_CANCEL.search(words[: cancel.end()]) or not _REMINDER_NOUN.search(words):
+                # Said of a reminder that may not be there, or "cancel that thought" just
+                # after one was set: a cancellation only if it picks one out.
+                return Parsed(parsed.intent, parsed.call, tentative=True)
+            return parsed
         if add is None:
-            return self._move(words, text, just_talked_about)
+            return self._move(words, text, now, just_talked_about)
         if "timer" in add.group(0) or words.startswith("timer"):
             words = _TIMER_FOR.sub("in ", words)
         when = find_when(words, now)
@@ -205,10 +242,13 @@ class IntentParser:
             task = next((said for key, said in _NAMELESS.items() if key in add.group(0)), "")
         return self._call("reminder.add", {"text": recase(task, text), "when": when_text}, text)
 
-    def _move(self, words: str, text: str, just_talked_about: bool) -> Parsed:
+    def _move(self, words: str, text: str, now: datetime, just_talked_about: bool) -> Parsed:
         move = _MOVE.search(words)
-        if move is None:
+        if move is None or _MAKE_IT.search(words):
             return Parsed("none", None)
+        said = move.group("when") or move.group("when2") or move.group("when3")
+        if not find_when(said, now).spans:
+            return Parsed("none", None)  # "make it snappy": no time to move it to
         which = move.group("which") or move.group("which2") or move.group("which3") or ""
         before = words[: move.start()]
         if not _REMINDER_NOUN.search(which) and _REMINDER_NOUN.search(before):
@@ -218,9 +258,12 @@ class IntentParser:
         )
         if not named:
             return Parsed("none", None)
-        said = move.group("when") or move.group("when2") or move.group("when3")
         arguments = {"which": _which(which, 0), "when": re.sub(r"\s+instead$", "", said)}
-        return self._call("reminder.move", arguments, text)
+        parsed = self._call("reminder.move", arguments, text)
+        if not _REMINDER_NOUN.search(which):
+            # Only "it" from having just talked about one: a reminder if it finds one.
+            return Parsed(parsed.intent, parsed.call, tentative=True)
+        return parsed
 
     @staticmethod
     def _call(intent: str, arguments: dict[str, str], text: str) -> Parsed:

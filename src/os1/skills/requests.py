@@ -6,10 +6,21 @@ reminder; the calendar reads what is left ("put dinner with Amy on Friday at 8")
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from os1.skills.calendar_intent import CalendarParser
 from os1.skills.intent import IntentParser, Parsed
+
+# Where one sentence ends and the next begins ("so today was a lot. can you remind me…"),
+# though not after "Dr." or "Mr.".
+_SENTENCE_END = re.compile(
+    r"(?<!\bdr\.)(?<!\bmr\.)(?<!\bms\.)(?<!\bst\.)(?<!\bmrs\.)(?<!\bprof\.)(?<=[.!?])\s+(?=\S)"
+    r"|\s*(?:\.\.\.|…)\s*",
+    re.IGNORECASE,
+)
+# A request that leans on the sentence before it: "…dinner Saturday at 8? Put it in."
+_LEANS_BACK = {"it", "that", "this", "them", ""}
 
 
 class RequestParser:
@@ -18,7 +29,27 @@ class RequestParser:
         self.calendar = CalendarParser()
 
     def parse(self, text: str, now: datetime, *, just_talked_about: bool = False) -> Parsed:
+        """The request in ``text``. In a message of several sentences the request is read
+        from the first sentence that asks on its own, so the story before it ("work ran
+        late today. Can you remind me…") lends it no time words; what follows it ("At the
+        Kaffeehaus.") still counts."""
+        sentences = [s for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+        for index, sentence in enumerate(sentences[1:], start=1):
+            parsed = self._one(sentence, now, just_talked_about)
+            if parsed.call is not None and not _leans_back(parsed):
+                if self._one(" ".join(sentences[:index]), now, just_talked_about).call:
+                    break  # the story itself asks: read it all together
+                return self._one(" ".join(sentences[index:]), now, just_talked_about)
+        return self._one(text, now, just_talked_about)
+
+    def _one(self, text: str, now: datetime, just_talked_about: bool) -> Parsed:
         parsed = self.reminders.parse(text, now, just_talked_about=just_talked_about)
         if parsed.call is not None:
             return parsed
         return self.calendar.parse(text, now)
+
+
+def _leans_back(parsed: Parsed) -> bool:
+    assert parsed.call is not None
+    title = str(parsed.call.arguments.get("title", "-")).strip().lower()
+    return parsed.call.skill == "calendar.add" and title in _LEANS_BACK

@@ -94,6 +94,13 @@ class SkillRouter:
             return result
         parsed = self.parser.parse(text, now, just_talked_about=self._just_acted())
         call = parsed.call
+        if call is not None and parsed.tentative:
+            found = self.registry.act(call)
+            if found.outcome != "nothing":
+                self.log.record(call, found)
+                self.state.delete(PENDING_KEY)
+                return found
+            call = None  # nothing it could be about: it was said, not asked
         if call is None:
             call = self._answer_to_pending(text, now)
         if call is None and model is not None:

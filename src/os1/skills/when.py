@@ -104,7 +104,7 @@ _EVERY_RE = re.compile(
     r"\b(?:(?P<daily>every\s+day|each\s+day|daily|every\s+(?P<epart>morning|evening|night))"
     r"|(?:every|each)\s+(?:week\s+on\s+)?"
     + _WEEKDAY
-    + r"|(?P<weekdays>every\s+weekday|on\s+weekdays)"
+    + r"|(?P<weekdays>every\s+weekday|(?:on\s+|for\s+)?weekdays)"
     r"|(?:on\s+)?(?P<pwd>" + "|".join(d + "s" for d in WEEKDAYS) + r"))\b"  # "on Sundays"
 )
 
