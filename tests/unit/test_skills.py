@@ -197,6 +197,11 @@ def test_saying_a_reminder_is_not_needed_cancels_only_one_that_exists(
         "I wish someone would remind me to drink water",
         "funny story, I once set my alarm for 6pm instead of 6am",
         "my mom texted to remind me about grandpa's birthday on sunday",
+        "i set two alarms for tomorrow",
+        "i'll set an alarm later",
+        "can you stop reminding me of my ex",
+        "ugh don't remind me",
+        "I forgot to set a reminder for the dentist",
     ],
 )
 def test_words_that_sound_like_requests_but_tell(friday: MovableClock, text: str) -> None:

@@ -90,6 +90,9 @@ _MENTION = re.compile(
     r"|^(?:don't|do\s+not|never)\s+(?:cancel|delete|remove|add|put|book|schedule|change|move)\b"
     r"|\bsee\s+(?:you|ya)\b"  # "grand, see you at the match Sunday at 2"
     r"|\b(?:off|out\s+of)\s+(?:my|your)\s+(?:mind|head)\b|\bclear\s+the\s+air\b"
+    # Not events: "cancel my gym membership".
+    r"|\b(?:cancel|end|stop|terminate)\s+(?:my|the|our)\s+(?:[\w-]+\s+)?(?:membership|"
+    r"subscription|account|order|insurance|policy|card|plan)\b"
 )
 _LIST = re.compile(
     r"^what(?:\s+else)?(?:'s|\s+is|s)?\s+on\s*(?:$|(?=for\b|my\b|the\s+(?:\d|day|week|calendar|agenda|schedule)"

@@ -49,11 +49,15 @@ _NOT_A_REQUEST = re.compile(
     r"\bremind\s+me\s+(?:what|who|how|where|why|if|whether|which)\b(?!.*\breminders?\b)"
     r"|\bforget\s+(?:how|what|who|why|that\s+i)\b|"
     r"\b(?:you|she|he|they|it|that|this|which|mom|dad)\s+(?:always\s+|just\s+)?reminds?\s+me\s+of\b"
-    r"|\breminds?\s+me\s+of\b|(?<!\bbe\s)\breminded\b|\bremember\s+when\b"
-    r"|\bremind\s+me\s+never\b"  # "remind me never to eat there again"
+    r"|\bremind(?:s|ing)?\s+me\s+of\b|(?<!\bbe\s)\breminded\b|\bremember\s+when\b"
+    r"|\bremind\s+me\s+(?:to\s+)?never\b"  # "remind me never to eat there again"
+    r"|\b(?:forgot|forget|didn't|never|meant)\s+to\s+set\b"  # "I forgot to set a reminder"
     r"|^(?:did|didn't|have|has|had|do|does|why|how)\b.*\bremind(?:ed)?\s+me\b"
-    r"|(?<!\bdid\s)(?<!\bhave\s)\b(?:i|we|they|he|she)\s+(?:already\s+|just\s+)?set\s+(?:a|an|my|the)\s+"
-    r"(?:alarm|reminder|timer)\b"
+    r"|(?<!\bdid\s)(?<!\bhave\s)\b(?:i|we|they|he|she)\s+(?:already\s+|just\s+)?set\s+"
+    r"(?:a|an|my|the|two|three|\d+|some|several)\s+(?:alarms?|reminders?|timers?)\b"
+    # What the user will do: "I'll set an alarm later"; "set it and forget it".
+    r"|\b(?:i'll|i\s+will|i'm\s+going\s+to|i'm\s+gonna|i\s+can)\s+set\s+(?:a|an|my|the)\b"
+    r"|\bset\s+it\s+and\s+forget\s+it\b"
     # Someone else's reminders, told about: "my mum set a reminder on her phone", "I told
     # Sam to remind me at 10", "my old phone used to remind me", "the recipe says to set…".
     r"|\b(?:my|his|her|their|our)\s+[\w']+(?:\s+[\w']+)?\s+(?:already\s+|just\s+|always\s+)?"
@@ -136,7 +140,7 @@ _WHEN_WORDS = re.compile(r"\b(?:at|on|by|in|for|around)\s*$")
 _MAKE_IT = re.compile(
     r"\b(?:can|could|can't|couldn't|cannot|(?<!want\s)(?<!need\s)(?<!i'd\s)to|gonna|won't|might)"
     r"\s+make\s+it\b|\bmake\s+it\s+to\s+(?:the|my|a|an|work|class|school|his|her|their)\b"
-    r"|\bput\s+it\s+this\s+way\b|\b(?:is|are|was|were|got|been|be)\s+(?:set|moved|changed|pushed)\b"
+    r"|(?<!\bcan\s)(?<!\bcould\s)\bi\s+(?:set|moved|changed|pushed|snoozed)\b|\bput\s+it\s+this\s+way\b|\b(?:is|are|was|were|got|been|be)\s+(?:set|moved|changed|pushed)\b"
 )
 _NAMELESS = {"wake": "wake up", "alarm": "alarm", "timer": "timer"}
 
@@ -203,8 +207,7 @@ class IntentParser:
             return Parsed("none", None)
         add = _ADD.search(words)
         dont = _CANCEL_DONT.search(words)
-        said_alone = dont is not None and dont.end() == len(words) and just_talked_about
-        if dont is not None and not (_DONT_ABOUT.match(words, dont.end()) or said_alone):
+        if dont is not None and not _DONT_ABOUT.match(words, dont.end()):
             return Parsed("none", None)
         cancel = _CANCEL.search(words) or dont
         if _LIST.search(words) and not cancel and not _looks_like_new(words, add, now):
