@@ -20,6 +20,7 @@ from os1.companion.prompt import profile_header
 from os1.config import Settings, ensure_home, load_settings, resolve_home
 from os1.errors import ConfigError, NotSetUpError
 from os1.llm.base import LLM
+from os1.llm.prompt_state import forget_saved
 from os1.llm.registry import load_llm
 from os1.llm.shared import SharedLLM
 from os1.memory.core import Memory
@@ -38,6 +39,8 @@ from os1.skills.zone import user_zone
 from os1.store.conversations import Conversations
 from os1.store.db import DB_FILE, Database
 from os1.store.state import StateStore
+
+CACHE_DIR = "cache"  # in the data directory: what is kept to start fast (it is private)
 
 
 def stderr_progress(label: str) -> Progress:
@@ -104,7 +107,9 @@ class App:
                 model = self.llm_factory(self.settings)
             else:
                 model = load_llm(
-                    self.settings, stderr_progress("Preparing the embedded model (first run)")
+                    self.settings,
+                    stderr_progress("Preparing the embedded model (first run)"),
+                    state_dir=self.home / CACHE_DIR,
                 )
             self._llm = SharedLLM(model)
         return self._llm
@@ -274,6 +279,7 @@ class App:
         shutil.move(str(db_path), target)
         for suffix in ("-wal", "-shm"):
             (self.home / f"{DB_FILE}{suffix}").unlink(missing_ok=True)
+        forget_saved(self.home / CACHE_DIR)  # the model's saved prompt: the old conversation
         return target
 
     def reload_settings(self) -> bool:

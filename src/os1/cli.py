@@ -369,6 +369,9 @@ def ask(
         _fail(error)
     with _errors_as_messages():
         companion.learn(turn)  # after the reply is out: it never delays it
+        if finished:
+            # The next prompt, evaluated and kept on disk: the next `ask` starts from it.
+            companion.warm_up()
     if not finished:
         sys.exit(130)
 

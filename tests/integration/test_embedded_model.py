@@ -13,7 +13,7 @@ import pytest
 from os1.app import App
 from os1.companion import names
 from os1.companion.onboarding import Onboarding
-from os1.llm.base import LLM
+from os1.llm.base import LLM, GenerationParams, Prompt
 from os1.llm.llamacpp import LlamaCppLLM
 from tests.helpers import run_os1, set_up
 
@@ -101,3 +101,58 @@ def test_a_broken_gguf_is_a_clear_error(home: Path, tmp_path: Path) -> None:
     done = run_os1("--model", f"gguf:{broken}", "ask", "Hello!", home=home)
     assert done.returncode == 1
     assert "could not load" in done.stderr and "Traceback" not in done.stderr
+
+
+def _greedy(llm: LLM, prompt: Prompt) -> str:
+    return "".join(llm.stream(prompt, GenerationParams(max_tokens=12, temperature=0.0, seed=1)))
+
+
+def test_the_evaluated_prompt_is_kept_for_the_next_process(
+    embedded_gguf: Path, tmp_path: Path, gemma: LLM
+) -> None:
+    """A fresh process starts from the saved state and says exactly what it would have
+    said without it; a state that does not fit is dropped, never trusted."""
+    lines = "".join(f"Theo: I walked by the river on day {n}.\nIris: Lovely.\n" for n in range(40))
+    stable = Prompt(messages=(), transcript=f"A talk between Theo and Iris.\n{lines}Theo:")
+    asked = Prompt(
+        messages=(), transcript=f"{stable.transcript} What did I do?\nIris:", stop=("\n",)
+    )
+    expected = _greedy(gemma, asked)
+    first = LlamaCppLLM(
+        embedded_gguf, kind="embedded", prompt_format="transcript", state_dir=tmp_path
+    )
+    first.prepare(stable)
+    first.close()
+    [saved] = list(tmp_path.glob("prompt-*"))
+    assert saved.stat().st_size > 1_000_000 and saved.stat().st_mode & 0o777 == 0o600
+    second = LlamaCppLLM(
+        embedded_gguf, kind="embedded", prompt_format="transcript", state_dir=tmp_path
+    )
+    try:
+        assert _greedy(second, asked) == expected
+        assert second.restored_tokens > 400  # most of the prompt came from the file
+    finally:
+        second.close()
+    # A conversation that has moved on shares only the start: the rest is evaluated anew.
+    moved = Prompt(
+        messages=(),
+        transcript=f"A talk between Theo and Iris.\n{lines[:300]}\nTheo: Bye!\nIris:",
+        stop=("\n",),
+    )
+    moved_expected = _greedy(gemma, moved)
+    fourth = LlamaCppLLM(
+        embedded_gguf, kind="embedded", prompt_format="transcript", state_dir=tmp_path
+    )
+    try:
+        assert _greedy(fourth, moved) == moved_expected and fourth.restored_tokens > 400
+    finally:
+        fourth.close()
+    saved.write_bytes(b"not a llama.cpp state" * 100)  # damaged, or from another build
+    third = LlamaCppLLM(
+        embedded_gguf, kind="embedded", prompt_format="transcript", state_dir=tmp_path
+    )
+    try:
+        assert _greedy(third, asked) == expected
+        assert third.restored_tokens == 0 and not saved.exists()
+    finally:
+        third.close()

@@ -10,7 +10,10 @@ baseline, the speed of llama.cpp with nothing of ours around it.
 
 from __future__ import annotations
 
+import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -18,14 +21,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from os1.app import CACHE_DIR
 from os1.bench.stats import percentile, rounded
 from os1.clock import system_clock
 from os1.companion.dialogue import Companion
 from os1.companion.persona import Persona, save_persona
-from os1.config import load_settings
+from os1.config import Settings, load_settings
 from os1.llm.base import GenerationParams, ModelInfo, Prompt
 from os1.llm.embedded_model import embedded_model_path
 from os1.llm.llamacpp import LlamaCppLLM, load_llama
+from os1.llm.prompt_state import forget_saved
 from os1.memory.core import Memory
 from os1.memory.embedding import default_embedder
 from os1.store.conversations import Conversations
@@ -175,14 +180,10 @@ def _time_baseline(llama: Any, prompt: Prompt, params: GenerationParams) -> dict
     return {"first_token_ms": first_ms, "tokens": tokens, "tokens_per_s": rate}
 
 
-def _one_conversation(
-    ours: _RecordingLLM,
-    baseline: Any,
-    home: Path,
-    turns: int,
-    context_tokens: int,
-) -> tuple[int, list[dict[str, Any]]]:
-    """Seed a fresh data directory, hold the conversation, time both sides per turn."""
+def _seed_home(
+    ours: _RecordingLLM, home: Path, context_tokens: int
+) -> tuple[Database, Companion, Settings, int]:
+    """A data directory with a companion and earlier days of conversation, remembered."""
     settings = load_settings(home, {"model": "embedded"}, environ={})
     # Room for the requested context: the default window may hold less than that.
     settings.chat.history_messages = max(settings.chat.history_messages, 200)
@@ -207,6 +208,18 @@ def _one_conversation(
     memory.index_pending()  # the earlier days are remembered, as in real use
     companion.consolidate()
     context = ours.inner.count_text_tokens(companion.build_prompt().transcript)
+    return db, companion, settings, context
+
+
+def _one_conversation(
+    ours: _RecordingLLM,
+    baseline: Any,
+    home: Path,
+    turns: int,
+    context_tokens: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Seed a fresh data directory, hold the conversation, time both sides per turn."""
+    db, companion, settings, context = _seed_home(ours, home, context_tokens)
     companion.warm_up()
     _prepare(baseline, companion.build_prompt(upcoming=1))
     params = GenerationParams(
@@ -240,13 +253,53 @@ def _one_conversation(
     return context, rows
 
 
+def _ask(home: Path, text: str) -> dict[str, Any]:
+    """One `os1 ask` in a new process: its first word, as seen from outside (from the
+    process's start) and inside (from the turn's start, as the warm turns are timed)."""
+    command = [sys.executable, "-m", "os1", "--home", str(home), "ask", "--json", text]
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"os1 ask failed: {done.stderr.strip()[-500:]}")
+    reply = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"first_token_ms": reply["timings"]["first_token_ms"], "process_s": wall}
+
+
+def _cold_starts(ours: _RecordingLLM, context_tokens: int, repeats: int) -> dict[str, Any]:
+    """`os1 ask` in fresh processes, on a data directory like the warm runs': first with
+    no saved prompt state (as after an upgrade), then with the one the last run left."""
+    fresh: list[dict[str, Any]] = []
+    saved: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="os1-bench-cold-") as tmp:
+        home = Path(tmp)
+        db, _, _, _ = _seed_home(ours, home, context_tokens)
+        db.close()
+        for number in range(max(1, repeats)):
+            forget_saved(home / CACHE_DIR)
+            fresh.append(_ask(home, _TURNS[(2 * number) % len(_TURNS)]))
+            saved.append(_ask(home, _TURNS[(2 * number + 1) % len(_TURNS)]))
+    return {
+        "runs": len(saved),
+        "first_token_ms_p50": rounded(_median([r["first_token_ms"] for r in saved])),
+        "first_token_ms_runs": [rounded(r["first_token_ms"]) for r in saved],
+        "process_s_p50": rounded(_median([r["process_s"] for r in saved]), 2),
+        "without_saved_state_first_token_ms_p50": rounded(
+            _median([r["first_token_ms"] for r in fresh])
+        ),
+        "without_saved_state_first_token_ms_runs": [rounded(r["first_token_ms"]) for r in fresh],
+        "note": "os1 ask in a new process; first_token_ms from the turn's start, process_s"
+        " from the process's start to its exit",
+    }
+
+
 def _median(values: list[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return statistics.median(present) if present else None
 
 
 def run_chat_benchmark(
-    turns: int = 10, context_tokens: int = 1500, repeats: int = 3
+    turns: int = 10, context_tokens: int = 1500, repeats: int = 3, cold: bool = True
 ) -> dict[str, Any]:
     """The conversation is held ``repeats`` times (fresh data each time); each turn's
     figures are medians over the repeats, so one noisy moment does not decide a bar."""
@@ -266,6 +319,7 @@ def run_chat_benchmark(
                 context, rows = _one_conversation(ours, baseline, Path(tmp), turns, context_tokens)
                 contexts.append(context)
                 runs.append(rows)
+        cold_starts = _cold_starts(ours, context_tokens, repeats) if cold else None
     finally:
         ours.close()
         baseline.close()
@@ -316,10 +370,17 @@ def run_chat_benchmark(
         "bar_last_turn_within_1_2x": ratio is not None and ratio <= 1.2,
         "bar_p50_at_most_350_ms": p50 is not None and p50 <= 350,
     }
+    if cold_starts is not None:
+        cold_p50 = cold_starts["first_token_ms_p50"]
+        cold_ratio = cold_p50 / p50 if cold_p50 is not None and p50 else None
+        summary["cold_first_token_ms_p50"] = cold_p50
+        summary["cold_ratio_to_warm_p50"] = rounded(cold_ratio, 3)
+        summary["bar_cold_within_1_5x_warm"] = cold_ratio is not None and cold_ratio <= 1.5
     return {
         "benchmark": "chat",
         "model": "embedded:gemma-3-270m (Q4_K_M)",
         "threads": threads or "all cores",
         "summary": summary,
+        "cold_start": cold_starts,
         "turns": table,
     }

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from os1.errors import ModelError
 from os1.llm.base import GenerationParams, ModelInfo, Prompt
+from os1.llm.prompt_state import PromptState
 
 BUILD_HINT = (
     "Install it with: bash scripts/setup.sh (it compiles llama.cpp; a C++ compiler and"
@@ -84,11 +85,17 @@ class LlamaCppLLM:
         n_ctx: int = 4096,
         threads: int = 0,
         prompt_format: Literal["auto", "transcript", "chat"] = "auto",
+        state_dir: Path | None = None,
     ) -> None:
+        """``state_dir``: where the evaluated prompt is kept between processes (see
+        ``os1.llm.prompt_state``); None keeps it in memory only."""
         self.model_path = model_path
         self._kind: Literal["embedded", "gguf"] = kind
         self._llama = load_llama(model_path, n_ctx=n_ctx, threads=threads)
         self._lock = threading.Lock()
+        self._state = PromptState(state_dir, model_path, self._llama) if state_dir else None
+        self._restored = self._state is None
+        self.restored_tokens = 0  # how many tokens the first request found already evaluated
         if prompt_format == "auto":
             has_template = bool(self._llama.metadata.get("tokenizer.chat_template"))
             prompt_format = "chat" if has_template and kind == "gguf" else "transcript"
@@ -136,6 +143,7 @@ class LlamaCppLLM:
 
     def stream(self, prompt: Prompt, params: GenerationParams) -> Iterator[str]:
         with self._lock:
+            self._restore_once()
             try:
                 if self.prompt_format == "transcript":
                     chunks = self._llama.create_completion(
@@ -168,9 +176,20 @@ class LlamaCppLLM:
         if self.prompt_format != "transcript":
             return
         with self._lock:
+            self._restore_once()
             # Evaluating the prompt (and sampling one token) leaves it in the KV cache.
             for _ in self._llama.create_completion(prompt.transcript, max_tokens=1, stream=True):
                 pass
+            if self._state is not None:
+                self._state.save()  # the next process starts from here
+
+    def _restore_once(self) -> None:
+        """Before the first request: what an earlier process evaluated, if it still fits."""
+        if not self._restored and self._state is not None:
+            self._restored = True
+            self.restored_tokens = self._state.restore()
+            if self.restored_tokens:
+                _log.debug("restored %d evaluated prompt tokens", self.restored_tokens)
 
     def close(self) -> None:
         with self._lock:

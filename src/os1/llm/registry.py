@@ -27,8 +27,11 @@ def api_key(settings: Settings) -> str | None:
     return key
 
 
-def load_llm(settings: Settings, progress: Progress | None = None) -> LLM:
-    """The model the settings ask for, loaded and ready."""
+def load_llm(
+    settings: Settings, progress: Progress | None = None, state_dir: Path | None = None
+) -> LLM:
+    """The model the settings ask for, loaded and ready. ``state_dir`` (in the user's
+    data directory) keeps an in-process model's evaluated prompt for the next start."""
     spec = parse_model_spec(settings.model)
     if spec.kind == "fake":
         from os1.llm.fake import FakeLLM
@@ -55,6 +58,7 @@ def load_llm(settings: Settings, progress: Progress | None = None) -> LLM:
             n_ctx=settings.llm.context_tokens,
             threads=settings.llm.threads,
             prompt_format="transcript",
+            state_dir=state_dir,
         )
     return LlamaCppLLM(
         Path(spec.value).expanduser(),
@@ -62,4 +66,5 @@ def load_llm(settings: Settings, progress: Progress | None = None) -> LLM:
         n_ctx=settings.llm.context_tokens,
         threads=settings.llm.threads,
         prompt_format=settings.llm.prompt_format,
+        state_dir=state_dir,
     )
