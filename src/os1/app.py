@@ -20,7 +20,6 @@ from os1.companion.prompt import profile_header
 from os1.config import Settings, ensure_home, load_settings, resolve_home
 from os1.errors import ConfigError, NotSetUpError
 from os1.llm.base import LLM
-from os1.llm.prompt_state import forget_saved
 from os1.llm.registry import load_llm
 from os1.llm.shared import SharedLLM
 from os1.memory.core import Memory
@@ -279,7 +278,9 @@ class App:
         shutil.move(str(db_path), target)
         for suffix in ("-wal", "-shm"):
             (self.home / f"{DB_FILE}{suffix}").unlink(missing_ok=True)
-        forget_saved(self.home / CACHE_DIR)  # the model's saved prompt: the old conversation
+        # What is kept to start fast (the model's evaluated prompt, the vector index)
+        # holds the old conversation too.
+        shutil.rmtree(self.home / CACHE_DIR, ignore_errors=True)
         return target
 
     def reload_settings(self) -> bool:

@@ -155,6 +155,9 @@ def test_switching_model_is_one_config_line(ready: Path) -> None:
 
 
 def test_reset_needs_confirmation_and_keeps_a_backup(ready: Path) -> None:
+    kept = ready / "cache" / "prompt-0123.llama-state"  # what is kept to start fast
+    kept.parent.mkdir(exist_ok=True)
+    kept.write_bytes(b"the old conversation")
     refused = run_os1("--model", "fake", "setup", "--reset", home=ready)
     assert refused.returncode == 2 and "--yes" in refused.stderr
     done = run_os1(
@@ -173,6 +176,7 @@ def test_reset_needs_confirmation_and_keeps_a_backup(ready: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["user_name"] == "Ana"
+    assert not kept.exists()  # it held the old conversation
     assert list((ready / "backups").glob("os1-*.db"))
 
 

@@ -256,6 +256,46 @@ def test_large_index_first_pass_finds_the_same_best_matches(
         monkeypatch.setattr(index_module, "_APPROXIMATE_FROM", 1000)
 
 
+def test_the_loaded_index_is_saved_and_taken_up_by_the_next_process(home: Path) -> None:
+    import numpy as np
+
+    from os1.memory import index as index_module
+    from os1.memory.index_snapshot import SnapshotFolder
+
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(1500, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    db = Database.in_home(home)
+    index_module.VectorIndex(db, "test", 32).add(
+        [(f"m{i}", "episode", float(i)) for i in range(1500)], vectors
+    )
+    first = index_module.VectorIndex(db, "test", 32)
+    first.load()  # read from the database, and saved
+    folder = SnapshotFolder(home / "cache", "test", 32)
+    assert folder.load(0) is not None
+    expected = [h.item_id for h in first.search(vectors[7], 3)]
+
+    def fresh() -> index_module.VectorIndex:
+        index = index_module.VectorIndex(db, "test", 32)
+        index.load()
+        return index
+
+    assert [h.item_id for h in fresh().search(vectors[7], 3)] == expected
+    # Added since the copy was saved: read from the database on top of it.
+    newer = rng.normal(size=(1, 32)).astype(np.float32)
+    newer /= np.linalg.norm(newer)
+    fresh().add([("late", "episode", 2000.0)], newer)
+    assert fresh().search(newer[0], 1)[0].item_id == "late"
+    # Removed: the copy no longer fits and is not used.
+    fresh().remove(["m7"])
+    assert folder.load(db.query("SELECT count FROM index_changes")[0][0]) is None
+    after = fresh()
+    assert "m7" not in {h.item_id for h in after.search(vectors[7], 3)} and len(after) == 1500
+    # A damaged copy is ignored.
+    (folder.path / "meta.json").write_text("{not json")
+    assert len(fresh()) == 1500
+
+
 # -- review findings: each of these was a bug -------------------------------------------
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from os1.clock import from_iso
 from os1.memory.embedding import Vectors
+from os1.memory.index_snapshot import Snapshot, SnapshotFolder
 from os1.store.db import Database
 
 _GROW = 1024
@@ -64,28 +65,82 @@ class VectorIndex:
         self._projected_dim = min(_PROJECTED_DIM, dim // 2)
         self._projected = np.zeros((0, self._projected_dim), dtype=np.float32)
         self._fitted_at = 0
+        self._last_rowid = 0  # the newest database row in the matrix
+        on_disk = db.path != Path(":memory:")
+        self._snapshots = SnapshotFolder(db.path.parent / "cache", model, dim) if on_disk else None
 
     # -- loading -------------------------------------------------------------------
 
     def _ensure_loaded(self) -> None:
+        """The saved copy of the index if it is still valid, then the rows added since
+        (all of them when there is none); a new copy is saved when that was many."""
         if self._loaded:
             return
+        changes = self._changes()
+        saved = self._snapshots.load(changes) if self._snapshots else None
+        if saved is not None:
+            self._adopt(saved)
         item = "substr(e.item_id, 1, instr(e.item_id || char(31), char(31)) - 1)"
         rows = self.db.query(
-            "SELECT e.item_id, e.kind, e.vector,"
-            " COALESCE(m.created_at, f.valid_from) AS time"
+            "SELECT e.rowid AS rowid, e.item_id, e.kind, e.vector,"
+            " (julianday(COALESCE(m.created_at, f.valid_from)) - 2440587.5) * 86400.0 AS time"
             " FROM embeddings e"
             f" LEFT JOIN messages m ON e.kind = 'episode' AND m.id = {item}"
             " LEFT JOIN facts f ON e.kind = 'fact' AND f.id = e.item_id"
-            " WHERE e.model = ?",
-            (self.model,),
+            " WHERE e.model = ? AND e.rowid > ? ORDER BY e.rowid",
+            (self.model, self._last_rowid),
         )
-        self._reserve(len(rows))
-        for row in rows:
-            vector = np.frombuffer(row["vector"], dtype=np.float32)
-            time = from_iso(row["time"]).timestamp() if row["time"] else 0.0
-            self._append(row["item_id"], row["kind"], vector, time)
+        if rows:
+            vectors = np.frombuffer(b"".join(r["vector"] for r in rows), dtype=np.float32)
+            vectors = vectors.reshape(len(rows), self.dim)
+            self._reserve(len(rows))
+            for row, vector in zip(rows, vectors, strict=True):
+                self._append(row["item_id"], row["kind"], vector, row["time"] or 0.0)
+            self._last_rowid = int(rows[-1]["rowid"])
         self._loaded = True
+        if self._snapshots is not None and len(rows) >= max(1000, self._size // 10):
+            self._fit_projection()
+            self._snapshots.save(self._snapshot(changes))
+
+    def _changes(self) -> int:
+        found = self.db.query("SELECT count FROM index_changes WHERE id = 1")
+        return int(found[0]["count"]) if found else -1
+
+    def _snapshot(self, changes: int) -> Snapshot:
+        size = self._size
+        return Snapshot(
+            matrix=self._matrix[:size],
+            times=self._times[:size],
+            alive=self._alive[:size],
+            codes=self._codes[:size],
+            projected=self._projected[:size],
+            keys=self._keys,
+            kinds=self._kinds,
+            basis=self._basis,
+            fitted_at=self._fitted_at,
+            last_rowid=self._last_rowid,
+            changes=changes,
+        )
+
+    def _adopt(self, saved: Snapshot) -> None:
+        size = len(saved.keys)
+        # Taken as they are (no copy); the first row added makes room (see _reserve).
+        self._matrix, self._times = saved.matrix, saved.times
+        self._alive, self._codes = saved.alive, saved.codes
+        if saved.basis is not None and len(saved.projected) == size:
+            self._basis, self._projected = saved.basis, saved.projected
+            self._fitted_at = saved.fitted_at
+        else:
+            self._projected = np.zeros((size, self._projected_dim), dtype=np.float32)
+        self._keys = list(saved.keys)
+        self._kinds = list(saved.kinds)
+        self._ids = [item_of(key) for key in self._keys]
+        self._row = {key: row for row, key in enumerate(self._keys) if saved.alive[row]}
+        for row, item in enumerate(self._ids):
+            if saved.alive[row]:
+                self._rows_of.setdefault(item, []).append(row)
+        self._size = size
+        self._last_rowid = saved.last_rowid
 
     def _reserve(self, extra: int) -> None:
         needed = self._size + extra

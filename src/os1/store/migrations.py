@@ -176,4 +176,35 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX followups_due ON followups (status, ask_at);
         """,
     ),
+    (
+        "0007_index_changes",
+        """
+        -- Counts the changes that a saved copy of the vector index cannot take in by
+        -- reading only the rows added since: a vector changed or removed, a message or
+        -- fact retimed or removed (see os1.memory.index_snapshot).
+        CREATE TABLE index_changes (
+            id      INTEGER PRIMARY KEY CHECK (id = 1),
+            count   INTEGER NOT NULL
+        );
+        INSERT INTO index_changes (id, count) VALUES (1, 0);
+        CREATE TRIGGER embeddings_changed AFTER UPDATE ON embeddings BEGIN
+            UPDATE index_changes SET count = count + 1;
+        END;
+        CREATE TRIGGER embeddings_removed AFTER DELETE ON embeddings BEGIN
+            UPDATE index_changes SET count = count + 1;
+        END;
+        CREATE TRIGGER messages_retimed AFTER UPDATE OF created_at ON messages BEGIN
+            UPDATE index_changes SET count = count + 1;
+        END;
+        CREATE TRIGGER messages_removed AFTER DELETE ON messages BEGIN
+            UPDATE index_changes SET count = count + 1;
+        END;
+        CREATE TRIGGER facts_retimed AFTER UPDATE OF valid_from ON facts BEGIN
+            UPDATE index_changes SET count = count + 1;
+        END;
+        CREATE TRIGGER facts_removed AFTER DELETE ON facts BEGIN
+            UPDATE index_changes SET count = count + 1;
+        END;
+        """,
+    ),
 ]
