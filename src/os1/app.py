@@ -36,10 +36,8 @@ from os1.skills.router import SkillRouter
 from os1.skills.scheduler import Scheduler
 from os1.skills.zone import user_zone
 from os1.store.conversations import Conversations
-from os1.store.db import DB_FILE, Database
+from os1.store.db import CACHE_DIR, DB_FILE, Database, clear_cache
 from os1.store.state import StateStore
-
-CACHE_DIR = "cache"  # in the data directory: what is kept to start fast (it is private)
 
 
 def stderr_progress(label: str) -> Progress:
@@ -260,6 +258,9 @@ class App:
             self._db.close()
             self._db = None
         self._memory = None
+        # What is kept to start fast (the model's evaluated prompt, the vector index)
+        # holds the old conversation too: gone first, whatever happens next.
+        clear_cache(self.home)
         db_path = self.home / DB_FILE
         if not db_path.exists():
             return None
@@ -278,9 +279,6 @@ class App:
         shutil.move(str(db_path), target)
         for suffix in ("-wal", "-shm"):
             (self.home / f"{DB_FILE}{suffix}").unlink(missing_ok=True)
-        # What is kept to start fast (the model's evaluated prompt, the vector index)
-        # holds the old conversation too.
-        shutil.rmtree(self.home / CACHE_DIR, ignore_errors=True)
         return target
 
     def reload_settings(self) -> bool:

@@ -369,9 +369,12 @@ def ask(
         _fail(error)
     with _errors_as_messages():
         companion.learn(turn)  # after the reply is out: it never delays it
-        if finished:
+    if finished:
+        try:
             # The next prompt, evaluated and kept on disk: the next `ask` starts from it.
             companion.warm_up()
+        except Exception:  # only to start faster next time: never fails the answer given
+            logging.getLogger("os1.cli").warning("could not warm up for next time", exc_info=True)
     if not finished:
         sys.exit(130)
 

@@ -260,7 +260,7 @@ def test_the_loaded_index_is_saved_and_taken_up_by_the_next_process(home: Path) 
     import numpy as np
 
     from os1.memory import index as index_module
-    from os1.memory.index_snapshot import SnapshotFolder
+    from os1.memory.index_snapshot import SnapshotFile
 
     rng = np.random.default_rng(5)
     vectors = rng.normal(size=(1500, 32)).astype(np.float32)
@@ -271,12 +271,17 @@ def test_the_loaded_index_is_saved_and_taken_up_by_the_next_process(home: Path) 
     )
     first = index_module.VectorIndex(db, "test", 32)
     first.load()  # read from the database, and saved
-    folder = SnapshotFolder(home / "cache", "test", 32)
-    assert folder.load(0) is not None
+    saved = SnapshotFile(home / "cache", "test", 32)
+
+    def stamp() -> tuple[int, str]:
+        row = db.query("SELECT count, database_id FROM index_changes")[0]
+        return int(row[0]), str(row[1])
+
+    assert saved.load(*stamp()) is not None
     expected = [h.item_id for h in first.search(vectors[7], 3)]
 
-    def fresh() -> index_module.VectorIndex:
-        index = index_module.VectorIndex(db, "test", 32)
+    def fresh(database: Database = db) -> index_module.VectorIndex:
+        index = index_module.VectorIndex(database, "test", 32)
         index.load()
         return index
 
@@ -288,12 +293,36 @@ def test_the_loaded_index_is_saved_and_taken_up_by_the_next_process(home: Path) 
     assert fresh().search(newer[0], 1)[0].item_id == "late"
     # Removed: the copy no longer fits and is not used.
     fresh().remove(["m7"])
-    assert folder.load(db.query("SELECT count FROM index_changes")[0][0]) is None
+    assert saved.load(*stamp()) is None
     after = fresh()
     assert "m7" not in {h.item_id for h in after.search(vectors[7], 3)} and len(after) == 1500
     # A damaged copy is ignored.
-    (folder.path / "meta.json").write_text("{not json")
+    saved.path.write_bytes(b"PK not really a zip")
     assert len(fresh()) == 1500
+    # Another database in the same place (the old one deleted by hand) never takes it up.
+    after = fresh()  # saved again
+    db.close()
+    (home / "os1.db").unlink()
+    other = Database.in_home(home)
+    index_module.VectorIndex(other, "test", 32).add([("new", "episode", 1.0)], newer)
+    assert len(fresh(other)) == 1
+
+
+def test_times_read_back_from_the_database_are_exact(memory: Memory) -> None:
+    at = datetime.fromisoformat("2026-05-02T18:00:00+02:00")
+    said = say(memory, "Dinner with Ana at the harbour.", at)
+    reread = Memory(memory.db, HashingEmbedder(), user_name="Theo")
+    found = reread.index.search(HashingEmbedder().embed([said.text])[0], 1, start=at.timestamp())
+    assert [h.item_id for h in found] == [said.id]  # not a few microseconds before its start
+
+
+def test_forgetting_removes_what_is_kept_to_start_fast(memory: Memory, home: Path) -> None:
+    said = say(memory, "My bank PIN is 4711.", T0)
+    kept = home / "cache" / "prompt-0123.llama-state"
+    kept.parent.mkdir(exist_ok=True)
+    kept.write_bytes(b"My bank PIN is 4711.")
+    memory.forget(said.id)
+    assert not kept.exists()
 
 
 # -- review findings: each of these was a bug -------------------------------------------

@@ -21,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from os1.app import CACHE_DIR
 from os1.bench.stats import percentile, rounded
 from os1.clock import system_clock
 from os1.companion.dialogue import Companion
@@ -34,7 +33,7 @@ from os1.llm.prompt_state import forget_saved
 from os1.memory.core import Memory
 from os1.memory.embedding import default_embedder
 from os1.store.conversations import Conversations
-from os1.store.db import Database
+from os1.store.db import CACHE_DIR, Database
 from os1.store.state import StateStore
 
 _EARLIER = [

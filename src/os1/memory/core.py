@@ -24,7 +24,7 @@ from os1.memory.facts import FactCandidate, extract_facts
 from os1.memory.index import CHUNK, VectorIndex
 from os1.memory.timeparse import find_time_range, strip_time_expression
 from os1.store.conversations import Message
-from os1.store.db import Database
+from os1.store.db import Database, clear_cache
 from os1.store.state import StateStore
 
 Kind = Literal["episode", "fact", "profile"]
@@ -614,7 +614,9 @@ class Memory:
         """Remove a message or fact from every layer and index; facts that rested only on
         a forgotten message go too, and the profile is rebuilt if it used any of it."""
         with self._lock:
-            return self._forget(item_id)
+            report = self._forget(item_id)
+            clear_cache(self.db.path.parent)  # the saved prompt and index held it too
+            return report
 
     def _forget(self, item_id: str) -> ForgetReport:
         report = ForgetReport()
@@ -682,6 +684,7 @@ class Memory:
             with self.db.transaction() as conn:
                 conn.execute(f"UPDATE {table} SET text = ? WHERE id = ?", (text, item_id))
             self.index.remove([item_id])
+            clear_cache(self.db.path.parent)  # the saved prompt and index held the old words
             if is_fact:
                 time = from_iso(rows[0]["time"]).timestamp()
                 self.index.add([(item_id, kind, time)], self.embedder.embed([text]))

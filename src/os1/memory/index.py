@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from os1.memory.embedding import Vectors
-from os1.memory.index_snapshot import Snapshot, SnapshotFolder
-from os1.store.db import Database
+from os1.memory.index_snapshot import Snapshot, SnapshotFile
+from os1.store.db import CACHE_DIR, Database
 
 _GROW = 1024
 _APPROXIMATE_FROM = 20_000
@@ -67,7 +67,7 @@ class VectorIndex:
         self._fitted_at = 0
         self._last_rowid = 0  # the newest database row in the matrix
         on_disk = db.path != Path(":memory:")
-        self._snapshots = SnapshotFolder(db.path.parent / "cache", model, dim) if on_disk else None
+        self._snapshots = SnapshotFile(db.path.parent / CACHE_DIR, model, dim) if on_disk else None
 
     # -- loading -------------------------------------------------------------------
 
@@ -76,14 +76,16 @@ class VectorIndex:
         (all of them when there is none); a new copy is saved when that was many."""
         if self._loaded:
             return
-        changes = self._changes()
-        saved = self._snapshots.load(changes) if self._snapshots else None
+        changes, database_id = self._changes()
+        saved = self._snapshots.load(changes, database_id) if self._snapshots else None
         if saved is not None:
             self._adopt(saved)
         item = "substr(e.item_id, 1, instr(e.item_id || char(31), char(31)) - 1)"
         rows = self.db.query(
             "SELECT e.rowid AS rowid, e.item_id, e.kind, e.vector,"
-            " (julianday(COALESCE(m.created_at, f.valid_from)) - 2440587.5) * 86400.0 AS time"
+            # Unix time to the millisecond the ISO text says (julianday alone is off by µs).
+            " ROUND((julianday(COALESCE(m.created_at, f.valid_from)) - 2440587.5) * 86400000.0)"
+            " / 1000.0 AS time"
             " FROM embeddings e"
             f" LEFT JOIN messages m ON e.kind = 'episode' AND m.id = {item}"
             " LEFT JOIN facts f ON e.kind = 'fact' AND f.id = e.item_id"
@@ -91,22 +93,21 @@ class VectorIndex:
             (self.model, self._last_rowid),
         )
         if rows:
-            vectors = np.frombuffer(b"".join(r["vector"] for r in rows), dtype=np.float32)
-            vectors = vectors.reshape(len(rows), self.dim)
             self._reserve(len(rows))
-            for row, vector in zip(rows, vectors, strict=True):
+            for row in rows:
+                vector = np.frombuffer(row["vector"], dtype=np.float32)
                 self._append(row["item_id"], row["kind"], vector, row["time"] or 0.0)
             self._last_rowid = int(rows[-1]["rowid"])
         self._loaded = True
         if self._snapshots is not None and len(rows) >= max(1000, self._size // 10):
             self._fit_projection()
-            self._snapshots.save(self._snapshot(changes))
+            self._snapshots.save(self._snapshot(changes, database_id))
 
-    def _changes(self) -> int:
-        found = self.db.query("SELECT count FROM index_changes WHERE id = 1")
-        return int(found[0]["count"]) if found else -1
+    def _changes(self) -> tuple[int, str]:
+        found = self.db.query("SELECT count, database_id FROM index_changes WHERE id = 1")
+        return (int(found[0]["count"]), str(found[0]["database_id"])) if found else (-1, "")
 
-    def _snapshot(self, changes: int) -> Snapshot:
+    def _snapshot(self, changes: int, database_id: str) -> Snapshot:
         size = self._size
         return Snapshot(
             matrix=self._matrix[:size],
@@ -120,6 +121,7 @@ class VectorIndex:
             fitted_at=self._fitted_at,
             last_rowid=self._last_rowid,
             changes=changes,
+            database_id=database_id,
         )
 
     def _adopt(self, saved: Snapshot) -> None:

@@ -1,24 +1,26 @@
 """A saved copy of the loaded vector index, so a new process does not rebuild it.
 
 Reading 100,000 vectors out of SQLite and fitting the search projection takes seconds;
-loading the arrays back from ``.npy`` files takes a fraction of that. A copy is valid
-for a database while nothing in it was changed in a way that reading the rows added
-since cannot take in: the ``index_changes`` counter (kept by triggers, migration 0007)
-counts vectors changed or removed and messages or facts retimed or removed. Rows added
-after the copy was made (``rowid`` above its last) are read from the database on top.
+loading the arrays back from one ``.npz`` file takes a fraction of that. A copy is valid
+for one database (its random ``database_id``) while nothing in it was changed in a way
+that reading the rows added since cannot take in: the ``index_changes`` counter (kept by
+triggers, migration 0007) counts vectors changed, removed or moved to another model, and
+indexed messages or facts retimed or removed. Rows added after the copy was made
+(``rowid`` above its last) are read from the database on top.
 
-A copy is written to a temporary folder and renamed into place, so a process killed
-mid-write leaves the previous copy or none. It lives in the data directory's cache
-folder: it holds the user's memory, like the database.
+The copy is one file, written under a temporary name, flushed to disk and renamed into
+place: a reader sees a whole copy or none, and a process killed mid-write leaves the old
+one. It lives in the data directory's cache folder: it holds the user's memory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
-import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,9 +28,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from os1.store.files import sweep_leftovers, sync_folder
+
 _log = logging.getLogger("os1.memory.index_snapshot")
-_FORMAT = 1
-_ARRAYS = ("matrix", "times", "alive", "codes", "projected", "keys", "kinds")
+_FORMAT = 2
 
 
 @dataclass
@@ -46,90 +49,94 @@ class Snapshot:
     fitted_at: int
     last_rowid: int
     changes: int
+    database_id: str
 
 
-class SnapshotFolder:
+class SnapshotFile:
     """Where the copy for one embedding model is kept."""
 
     def __init__(self, cache: Path, model: str, dim: int) -> None:
         self.model = model
         self.dim = dim
         digest = hashlib.sha256(f"{model}|{dim}".encode()).hexdigest()[:12]
-        self.path = cache / f"vectors-{digest}"
+        self.cache = cache
+        self.path = cache / f"vectors-{digest}.npz"
 
-    def load(self, changes: int) -> Snapshot | None:
-        """The saved copy if it is still valid at ``changes``; None otherwise."""
-        meta_path = self.path / "meta.json"
+    def load(self, changes: int, database_id: str) -> Snapshot | None:
+        """The saved copy if it is still valid; None if there is none or it is not."""
         try:
-            meta = json.loads(meta_path.read_text())
-            if (meta.get("format"), meta.get("model"), meta.get("dim")) != (
-                _FORMAT,
-                self.model,
-                self.dim,
-            ) or meta.get("changes") != changes:
-                return None
-            arrays = {name: np.load(self.path / f"{name}.npy") for name in _ARRAYS}
-            basis_path = self.path / "basis.npy"
-            basis = np.load(basis_path) if basis_path.exists() else None
-        except (OSError, ValueError, json.JSONDecodeError):
-            return None  # none yet, or unreadable: the index is read from the database
-        size = int(meta["size"])
-        if any(len(arrays[name]) != size for name in _ARRAYS) or arrays["matrix"].shape[1:] != (
-            self.dim,
-        ):
-            _log.info("the saved vector index in %s does not fit; ignoring it", self.path)
+            with np.load(self.path, allow_pickle=False) as saved:
+                meta = json.loads(str(saved["meta"]))
+                wanted = {"format": _FORMAT, "model": self.model, "dim": self.dim,
+                          "changes": changes, "database_id": database_id}  # fmt: skip
+                if any(meta.get(key) != value for key, value in wanted.items()):
+                    return None
+                arrays = {name: saved[name] for name in saved.files if name != "meta"}
+            size = int(meta["size"])
+            snapshot = Snapshot(
+                matrix=arrays["matrix"].astype(np.float32, copy=False),
+                times=arrays["times"].astype(np.float64, copy=False),
+                alive=arrays["alive"].astype(bool, copy=False),
+                codes=arrays["codes"].astype(np.int8, copy=False),
+                projected=arrays["projected"].astype(np.float32, copy=False),
+                keys=[str(k) for k in arrays["keys"].tolist()],
+                kinds=[str(k) for k in arrays["kinds"].tolist()],
+                basis=arrays["basis"].astype(np.float32) if "basis" in arrays else None,
+                fitted_at=int(meta["fitted_at"]),
+                last_rowid=int(meta["last_rowid"]),
+                changes=changes,
+                database_id=database_id,
+            )
+        except FileNotFoundError:
             return None
-        return Snapshot(
-            matrix=arrays["matrix"].astype(np.float32, copy=False),
-            times=arrays["times"],
-            alive=arrays["alive"],
-            codes=arrays["codes"],
-            projected=arrays["projected"],
-            keys=arrays["keys"].tolist(),
-            kinds=arrays["kinds"].tolist(),
-            basis=basis,
-            fitted_at=int(meta["fitted_at"]),
-            last_rowid=int(meta["last_rowid"]),
-            changes=changes,
-        )
+        except Exception as exc:  # damaged or from another version: read the database
+            _log.info("the saved vector index %s is not usable (%s); ignoring it", self.path, exc)
+            return None
+        lengths = {len(snapshot.matrix), len(snapshot.times), len(snapshot.alive),
+                   len(snapshot.codes), len(snapshot.keys), len(snapshot.kinds)}  # fmt: skip
+        if lengths != {size} or snapshot.matrix.shape[1:] != (self.dim,):
+            _log.info("the saved vector index %s does not fit; ignoring it", self.path)
+            return None
+        return snapshot
 
     def save(self, snapshot: Snapshot) -> bool:
         """Write ``snapshot`` in place of the old copy; False if it could not be written."""
-        partial = self.path.with_name(f"{self.path.name}.{os.getpid()}.partial")
-        stale = self.path.with_name(f"{self.path.name}.{os.getpid()}.stale")
+        arrays: dict[str, Any] = {
+            "matrix": snapshot.matrix,
+            "times": snapshot.times,
+            "alive": snapshot.alive,
+            "codes": snapshot.codes,
+            "projected": snapshot.projected,
+            "keys": np.array(snapshot.keys, dtype=str),
+            "kinds": np.array(snapshot.kinds, dtype=str),
+            "meta": np.array(json.dumps({
+                "format": _FORMAT, "model": self.model, "dim": self.dim,
+                "size": len(snapshot.keys), "fitted_at": snapshot.fitted_at,
+                "last_rowid": snapshot.last_rowid, "changes": snapshot.changes,
+                "database_id": snapshot.database_id,
+            })),
+        }  # fmt: skip
+        if snapshot.basis is not None:
+            arrays["basis"] = snapshot.basis
+        partial: str | None = None
         try:
-            shutil.rmtree(partial, ignore_errors=True)
-            partial.mkdir(parents=True, mode=0o700)
-            arrays: dict[str, npt.NDArray[Any]] = {
-                "matrix": snapshot.matrix,
-                "times": snapshot.times,
-                "alive": snapshot.alive,
-                "codes": snapshot.codes,
-                "projected": snapshot.projected,
-                "keys": np.array(snapshot.keys, dtype=str),
-                "kinds": np.array(snapshot.kinds, dtype=str),
-            }
-            for name, array in arrays.items():
-                np.save(partial / f"{name}.npy", array, allow_pickle=False)
-            if snapshot.basis is not None:
-                np.save(partial / "basis.npy", snapshot.basis, allow_pickle=False)
-            meta = {
-                "format": _FORMAT,
-                "model": self.model,
-                "dim": self.dim,
-                "size": len(snapshot.keys),
-                "fitted_at": snapshot.fitted_at,
-                "last_rowid": snapshot.last_rowid,
-                "changes": snapshot.changes,
-            }
-            (partial / "meta.json").write_text(json.dumps(meta))
-            if self.path.exists():
-                self.path.rename(stale)
-            partial.rename(self.path)
+            self.cache.mkdir(parents=True, exist_ok=True, mode=0o700)
+            sweep_leftovers(self.cache)
+            handle, partial = tempfile.mkstemp(
+                prefix=f"{self.path.name}.", suffix=".partial", dir=self.cache
+            )
+            with os.fdopen(handle, "wb") as out:
+                np.savez(out, **arrays)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(partial, self.path)
+            partial = None
+            sync_folder(self.cache)
         except OSError as exc:
             _log.warning("could not save the vector index to %s: %s", self.path, exc)
-            shutil.rmtree(partial, ignore_errors=True)
             return False
         finally:
-            shutil.rmtree(stale, ignore_errors=True)
+            if partial is not None:  # failed or interrupted: never leave it behind
+                with contextlib.suppress(OSError):
+                    os.unlink(partial)
         return True

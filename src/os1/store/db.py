@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -13,6 +14,16 @@ from os1.errors import OS1Error
 from os1.store.migrations import MIGRATIONS
 
 DB_FILE = "os1.db"
+# In the data directory, beside the database: what is kept only to start fast (the
+# model's evaluated prompt, a copy of the vector index). It holds the user's words too.
+CACHE_DIR = "cache"
+
+
+def clear_cache(folder: Path) -> None:
+    """Remove what the data directory ``folder`` keeps to start fast: after forgetting or
+    a reset it would hold the old words for a while. It is rebuilt as OS1 is used."""
+    if str(folder) != ":memory:":
+        shutil.rmtree(folder / CACHE_DIR, ignore_errors=True)
 
 
 class Database:

@@ -183,26 +183,39 @@ MIGRATIONS: list[tuple[str, str]] = [
         -- reading only the rows added since: a vector changed or removed, a message or
         -- fact retimed or removed (see os1.memory.index_snapshot).
         CREATE TABLE index_changes (
-            id      INTEGER PRIMARY KEY CHECK (id = 1),
-            count   INTEGER NOT NULL
+            id          INTEGER PRIMARY KEY CHECK (id = 1),
+            count       INTEGER NOT NULL,
+            database_id TEXT NOT NULL  -- a saved copy belongs to this database only
         );
-        INSERT INTO index_changes (id, count) VALUES (1, 0);
+        INSERT INTO index_changes (id, count, database_id)
+            VALUES (1, 0, lower(hex(randomblob(16))));
         CREATE TRIGGER embeddings_changed AFTER UPDATE ON embeddings BEGIN
             UPDATE index_changes SET count = count + 1;
         END;
         CREATE TRIGGER embeddings_removed AFTER DELETE ON embeddings BEGIN
             UPDATE index_changes SET count = count + 1;
         END;
-        CREATE TRIGGER messages_retimed AFTER UPDATE OF created_at ON messages BEGIN
+        -- A REPLACE deletes the old row without firing delete triggers: that is read
+        -- from the rows added since, unless the item moves to another model.
+        CREATE TRIGGER embeddings_remodelled BEFORE INSERT ON embeddings
+        WHEN EXISTS (SELECT 1 FROM embeddings WHERE item_id = NEW.item_id
+                     AND model <> NEW.model) BEGIN
             UPDATE index_changes SET count = count + 1;
         END;
-        CREATE TRIGGER messages_removed AFTER DELETE ON messages BEGIN
+        CREATE TRIGGER messages_retimed AFTER UPDATE OF created_at ON messages
+        WHEN EXISTS (SELECT 1 FROM embeddings WHERE item_id = OLD.id) BEGIN
             UPDATE index_changes SET count = count + 1;
         END;
-        CREATE TRIGGER facts_retimed AFTER UPDATE OF valid_from ON facts BEGIN
+        CREATE TRIGGER messages_removed AFTER DELETE ON messages
+        WHEN EXISTS (SELECT 1 FROM embeddings WHERE item_id = OLD.id) BEGIN
             UPDATE index_changes SET count = count + 1;
         END;
-        CREATE TRIGGER facts_removed AFTER DELETE ON facts BEGIN
+        CREATE TRIGGER facts_retimed AFTER UPDATE OF valid_from ON facts
+        WHEN EXISTS (SELECT 1 FROM embeddings WHERE item_id = OLD.id) BEGIN
+            UPDATE index_changes SET count = count + 1;
+        END;
+        CREATE TRIGGER facts_removed AFTER DELETE ON facts
+        WHEN EXISTS (SELECT 1 FROM embeddings WHERE item_id = OLD.id) BEGIN
             UPDATE index_changes SET count = count + 1;
         END;
         """,
