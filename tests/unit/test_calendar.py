@@ -494,6 +494,8 @@ def test_numbers_and_sentences_that_only_look_like_requests(clock: MovableClock)
         assert router.handle(said) is None, said
     for said, expected in [
         ("book a table for 4 to 6 people on friday at 7pm", "19:00 table for 4 to 6 people"),
+        ("Add 'book club' on Friday at 7pm", "19:00 'book club'"),
+        ("if possible, add lunch with Sam on Friday at 1", "13:00 lunch with Sam"),
         ("put a meeting in room 1105 on friday at 3pm", "15:00 meeting"),
     ]:
         result = router.handle(said)

@@ -98,6 +98,12 @@ def test_recurrences() -> None:
         ("set a timer for 10 minutes", "reminder.add"),
         ("I want a reminder at 5 to call mum", "reminder.add"),
         ("i need to be reminded at 6 to leave", "reminder.add"),
+        # A request beside a sentence that only tells is still one.
+        ("Move the dentist reminder to 5, I set it wrong", "reminder.move"),
+        ("I can't make it at 6, can you move the dentist reminder to 7?", "reminder.move"),
+        ("I forgot to set a reminder, remind me to call the bank at 10", "reminder.add"),
+        ("don't remind me, just set an alarm for 6", "reminder.add"),
+        ("would you mind reminding me where I parked this morning", "none"),
         ("would you mind reminding me on Thursday at 2 to send the invoice", "reminder.add"),
         ("did I set a reminder for the dentist?", "reminder.list"),
         ("forget about reminding me to call annie", "reminder.cancel"),
@@ -143,6 +149,8 @@ def test_holidays_follow_the_users_country() -> None:
     assert holiday_in("memorial day", 2027) == date(2027, 5, 31)
     assert holiday_in("good friday", 2027) == date(2027, 3, 26)
     assert holiday_in("groundhog day", 2027) is None
+    assert holiday_in("thanksgiving", 2027, "Canada/Eastern") == date(2027, 10, 11)  # old name
+    assert holiday_in("labour day", 2027, "Australia/Melbourne") is None  # theirs differs: ask
 
 
 def test_hours_past_midnight_and_the_night_the_clocks_go_back() -> None:
@@ -209,6 +217,19 @@ def test_words_that_sound_like_requests_but_tell(friday: MovableClock, text: str
     router.handle("remind me to call Annie at 5pm")  # just talked about one: the hard case
     assert router.handle(text) is None, text
     assert [r.text for r in router.reminders.active()] == ["call Annie"]
+
+
+def test_a_reminder_not_needed_is_never_the_latest_one_by_default(friday: MovableClock) -> None:
+    router = _router(Database(":memory:"), friday)
+    router.handle("remind me to take my meds every day at 8")
+    router.handle("remind me to go to bed at 11pm")
+    friday.advance(minutes=30)
+    for said in [
+        "I'll grab milk on the way home. I don't need a reminder for that.",
+        "no need to remind me about the game, I'll be there",
+    ]:
+        assert router.handle(said) is None, said
+    assert len(router.reminders.active()) == 2
 
 
 def test_the_request_after_a_story_takes_its_own_time(friday: MovableClock) -> None:

@@ -86,13 +86,13 @@ _MENTION = re.compile(
     r"|^if\b(?!.*\byou\b)|\bif\s+(?:i|we)\s+(?:had|could|were|was|didn't|won)\b"
     # Someone else's words: "my boss yelled 'cancel the 3pm meeting'".
     r"|\b(?:said|says|yelled|shouted|screamed|asked|wrote|texted|emailed|goes)\s*:?\s*['\"“‘]"
-    r"|(?:^|\s)['\"“‘]\s*(?:cancel|book|schedule|add|put|move|delete|remove)\b"
     r"|^(?:don't|do\s+not|never)\s+(?:cancel|delete|remove|add|put|book|schedule|change|move)\b"
-    r"|\bsee\s+(?:you|ya)\b"  # "grand, see you at the match Sunday at 2"
+    r"|^(?:[\w']+\s+){0,2}see\s+(?:you|ya)\b"  # "grand, see you at the match Sunday at 2"
     r"|\b(?:off|out\s+of)\s+(?:my|your)\s+(?:mind|head)\b|\bclear\s+the\s+air\b"
     # Not events: "cancel my gym membership".
     r"|\b(?:cancel|end|stop|terminate)\s+(?:my|the|our)\s+(?:[\w-]+\s+)?(?:membership|"
-    r"subscription|account|order|insurance|policy|card|plan)\b"
+    r"subscription|account|order|insurance|policy|card|plan)(?:\s+(?:too|please|now|today|"
+    r"tomorrow|as\s+well|for\s+me))*\s*$"
 )
 _LIST = re.compile(
     r"^what(?:\s+else)?(?:'s|\s+is|s)?\s+on\s*(?:$|(?=for\b|my\b|the\s+(?:\d|day|week|calendar|agenda|schedule)"
@@ -247,8 +247,14 @@ def _restate_clock(m: re.Match[str]) -> str:
     return f"at {new}{m.group('between')}"
 
 
+# "if it's not too late, book a massage at 3": the condition, then the request.
+_IF_CLAUSE = re.compile(r"^\s*if\b[^,]{0,60},\s*(?=(?:please\s+|can\s+you\s+|could\s+you\s+)?"
+                        + _VERB + r"\b)", re.IGNORECASE)  # fmt: skip
+
+
 def _prepare(text: str) -> str:
     # "at 6pm tomorrow, no wait, make it 6:30": the new time in place of the old one.
+    text = _IF_CLAUSE.sub("", text)
     text = _RESTATED_CLOCK.sub(_restate_clock, text)
     corrected = _CORRECTION.sub("", text)  # "at three, no sorry, four": four
     words = normalize(corrected).replace("w/", "with")

@@ -38,6 +38,15 @@ _NTH: dict[str, dict[str, tuple[int, int, object]]] = {
     "mlk day": {"": (1, 3, MO)},
     "presidents day": {"": (2, 3, MO)},
 }
+# Kept only in some countries; elsewhere the day is asked, not guessed.
+_ONLY_IN = {
+    "victoria day": {"CA"}, "canada day": {"CA"}, "thanksgiving": {"US", "CA"},
+    "independence day": {"US"}, "fourth of july": {"US"}, "memorial day": {"US"},
+    "martin luther king day": {"US"}, "mlk day": {"US"}, "presidents day": {"US"},
+    "labor day": {"US", "CA"}, "labour day": {"US", "CA"}, "veterans day": {"US"},
+    "australia day": {"AU"}, "anzac day": {"AU", "NZ"}, "bonfire night": {"GB"},
+    "guy fawkes night": {"GB"},
+}  # fmt: skip
 _NAMES = sorted([*_FIXED, *_EASTER, *_NTH, "victoria day"], key=len, reverse=True)
 # As said: "valentines day", "new years eve", "mothers day" without the apostrophe too.
 HOLIDAY = r"(?:" + "|".join(re.escape(n).replace("'", "'?") for n in _NAMES) + r")"
@@ -55,14 +64,35 @@ def _countries() -> dict[str, str]:
     return found
 
 
+# Old names kept as links in the time-zone database (its "backward" file, which the
+# tzdata package does not ship), for the countries whose holidays differ.
+_OLD_NAMES = {
+    "Canada/": "CA", "US/": "US", "Australia/": "AU", "NZ": "NZ", "GB": "GB", "Eire": "IE",
+    "Europe/Belfast": "GB", "America/Montreal": "CA", "America/Nipigon": "CA",
+    "America/Thunder_Bay": "CA", "America/Rainy_River": "CA", "America/Yellowknife": "CA",
+}  # fmt: skip
+
+
+@cache
+def country_of(zone: str) -> str:
+    """The country of a time zone, "" if none is known ("UTC")."""
+    found = _countries().get(zone)
+    if found is not None:
+        return found
+    return next((c for old, c in _OLD_NAMES.items() if zone.startswith(old)), "")
+
+
 def _key(name: str) -> str:
     name = " ".join(name.lower().replace("’", "'").split())
     return re.sub(r"\b(new year|valentine|patrick|mother|father)s?\b(?!')", r"\1's", name)
 
 
 def holiday_in(name: str, year: int, zone: str | None = None) -> date | None:
-    """The day ``name`` falls on in ``year`` where ``zone`` is; None if unknown."""
+    """The day ``name`` falls on in ``year`` where ``zone`` is; None if unknown there."""
     key = _key(name)
+    country = country_of(zone) if zone else ""
+    if key in _ONLY_IN and country and country not in _ONLY_IN[key]:
+        return None  # not kept there: which day is meant is for the user to say
     if key in _FIXED:
         return date(year, *_FIXED[key])
     if key in _EASTER:
@@ -72,7 +102,7 @@ def holiday_in(name: str, year: int, zone: str | None = None) -> date | None:
     rules = _NTH.get(key)
     if rules is None:
         return None
-    country = _countries().get(zone or "", "")
+    country = country_of(zone or "")
     month, nth, weekday = rules.get(country, rules[""])
     if key == "mother's day" and month == 0:
         return easter(year) - timedelta(weeks=3)  # Mothering Sunday

@@ -46,13 +46,13 @@ _TIMER_FOR = re.compile(
     r"|(?<=\btimer\s)(?=\d)"
 )
 _NOT_A_REQUEST = re.compile(
-    r"\bremind\s+me\s+(?:what|who|how|where|why|if|whether|which)\b(?!.*\breminders?\b)"
+    r"\bremind(?:ing)?\s+me\s+(?:what|who|how|where|why|if|whether|which)\b(?!.*\breminders?\b)"
     r"|\bforget\s+(?:how|what|who|why|that\s+i)\b|"
     r"\b(?:you|she|he|they|it|that|this|which|mom|dad)\s+(?:always\s+|just\s+)?reminds?\s+me\s+of\b"
     r"|\bremind(?:s|ing)?\s+me\s+of\b|(?<!\bbe\s)\breminded\b|\bremember\s+when\b"
     r"|\bremind\s+me\s+(?:to\s+)?never\b"  # "remind me never to eat there again"
     r"|\b(?:forgot|forget|didn't|never|meant)\s+to\s+set\b"  # "I forgot to set a reminder"
-    r"|^(?:did|didn't|have|has|had|do|does|why|how)\b.*\bremind(?:ed)?\s+me\b"
+    r"|^(?:did|didn't|have|has|had|do(?!\s+not)|does|why|how)\b.*\bremind(?:ed)?\s+me\b"
     r"|(?<!\bdid\s)(?<!\bhave\s)\b(?:i|we|they|he|she)\s+(?:already\s+|just\s+)?set\s+"
     r"(?:a|an|my|the|two|three|\d+|some|several)\s+(?:alarms?|reminders?|timers?)\b"
     # What the user will do: "I'll set an alarm later"; "set it and forget it".
@@ -97,7 +97,10 @@ _SOFT_CANCEL = re.compile(
 )
 # "Don't remind me about the dentist" is about one; "you don't need to remind me, I'll
 # remember" only says so.
-_DONT_ABOUT = re.compile(r"\s+(?:about|to|of|on|anymore|any\s+more|again)\b")
+_DONT_ABOUT = re.compile(
+    r"(?:\s+(?:at|on|in|tonight|today|tomorrow)(?:\s+\S+)?)?"  # "don't remind me at 5pm about…"
+    r"\s+(?:about|to|of|on|anymore|any\s+more|again)\b"
+)
 _MOVE = re.compile(
     r"\b(?:move|push|change|reschedule|shift|bump|postpone|delay|make|set|switch|put|snooze|"
     r"update)\b(?P<which>.*?)\b(?:to|until|till|for|at)\b\s+(?P<when>.+)$"
@@ -125,7 +128,9 @@ _TASK_LEAD = re.compile(
     r"i\s+should|i\s+must|gotta|need\s+to|have\s+to|me\s+to|so\s+i\s+can|and|then|"
     r"the\s+reminder\s+is\s+to)\s+)+"
 )
-_TASK_TAIL = re.compile(r"(?:\s+(?:and|then|to|please|thanks|thank\s+you|ok|okay|for\s+me))+$")
+_TASK_TAIL = re.compile(
+    r"(?:\s+(?:and|then|to|please|thanks|thank\s+you|ok|okay|for\s+me|instead))+$"
+)
 _BY_THE_WAY = re.compile(
     r"^(?:(?:oh|and|also|right|ok|okay)\s+)*(?:before\s+i\s+forget|while\s+i\s+(?:remember|think\s+of"
     r"\s+it)|by\s+the\s+way|btw|one\s+more\s+thing|oh\s+and|and\s+also)\s+"
@@ -137,10 +142,19 @@ _WHEN_WORDS = re.compile(r"\b(?:at|on|by|in|for|around)\s*$")
 
 
 # "if I can make it at 6": to get there, not to change a time.
-_MAKE_IT = re.compile(
-    r"\b(?:can|could|can't|couldn't|cannot|(?<!want\s)(?<!need\s)(?<!i'd\s)to|gonna|won't|might)"
-    r"\s+make\s+it\b|\bmake\s+it\s+to\s+(?:the|my|a|an|work|class|school|his|her|their)\b"
-    r"|(?<!\bcan\s)(?<!\bcould\s)\bi\s+(?:set|moved|changed|pushed|snoozed)\b|\bput\s+it\s+this\s+way\b|\b(?:is|are|was|were|got|been|be)\s+(?:set|moved|changed|pushed)\b"
+# A move verb that does not ask to move anything: "if I can make it at 6", "the alarm is
+# set for 7", "I set two alarms", "I want to make it to the party at 8", "put it this way".
+_NOT_MOVING_BEFORE = re.compile(
+    r"(?:\b(?:can|could|can't|couldn't|cannot|gonna|won't|might|is|are|was|were|got|been|be)"
+    r"|(?<!\bwant)(?<!\bneed)(?<!\bi'd)\s+to|(?<!\bcan)(?<!\bcould)\s+i|^i)\s+$"
+)
+_NOT_MOVING_AT = re.compile(
+    r"make\s+it\s+to\s+(?:the|my|a|an|work|class|school|his|her|their)\b|put\s+it\s+this\s+way\b"
+)
+_MOVE_VERB = re.compile(
+    r"\b(?P<verb>move|push|change|reschedule|shift|bump|postpone|delay|make|set|switch|put|snooze|"
+    r"update)\b|\b(?:the|my|that)\s+(?:[\w']+\s+){0,3}?reminder\s+(?:go\s+off|ring|fire|come\s+up|"
+    r"buzz)\b"
 )
 _NAMELESS = {"wake": "wake up", "alarm": "alarm", "timer": "timer"}
 
@@ -203,12 +217,28 @@ class IntentParser:
         """``just_talked_about``: the last turn was about reminders, so "move it to 7" and
         "never mind that" mean one; otherwise changing or cancelling needs the word."""
         words = normalize(text)
-        if not words or _NOT_A_REQUEST.search(words):
+        told = _NOT_A_REQUEST.search(words) if words else None
+        if told is not None:
+            # "I forgot to set a reminder, remind me to call the bank at 10": a request
+            # after what was only told is still one.
+            later = _ADD.search(words, told.end())
+            if later is None or _NOT_A_REQUEST.search(words, later.start()):
+                return Parsed("none", None)
+            words = words[later.start() :]
+        if not words:
             return Parsed("none", None)
-        add = _ADD.search(words)
         dont = _CANCEL_DONT.search(words)
         if dont is not None and not _DONT_ABOUT.match(words, dont.end()):
-            return Parsed("none", None)
+            # "you don't need to remind me, I'll remember": said, not asked; what may
+            # follow is ("don't remind me tonight, remind me tomorrow at 9").
+            later = _ADD.search(words, dont.end())
+            add = later
+            if later is not None:
+                words = words[later.start() :]
+                add = _ADD.search(words)
+            dont = None
+        else:
+            add = _ADD.search(words)
         cancel = _CANCEL.search(words) or dont
         if _LIST.search(words) and not cancel and not _looks_like_new(words, add, now):
             return self._call("reminder.list", {}, text)
@@ -221,8 +251,14 @@ class IntentParser:
             and not (add and add.start() < cancel.start() and not _CANCEL_DONT.search(words))
         ):
             which = _which(words, cancel.end(), now=now)
+            if not which and _REMINDER_NOUN.search(words[: cancel.start()]):
+                # "I don't want the dentist reminder anymore, delete it"
+                which = _which(words[: cancel.start()], 0, now=now)
+            soft = bool(_SOFT_CANCEL.search(words[: cancel.end()]))
+            if soft and not which and not just_talked_about:
+                return Parsed("none", None)  # "I don't need a reminder for that"
             parsed = self._call("reminder.cancel", {"which": which}, text)
-            if _SOFT_CANCEL.search(words[: cancel.end()]) or not _REMINDER_NOUN.search(words):
+            if soft or not (_REMINDER_NOUN.search(words) or re.search(r"\bone\b", words)):
                 # Said of a reminder that may not be there, or "cancel that thought" just
                 # after one was set: a cancellation only if it picks one out.
                 return Parsed(parsed.intent, parsed.call, tentative=True)
@@ -246,8 +282,17 @@ class IntentParser:
         return self._call("reminder.add", {"text": recase(task, text), "when": when_text}, text)
 
     def _move(self, words: str, text: str, now: datetime, just_talked_about: bool) -> Parsed:
-        move = _MOVE.search(words)
-        if move is None or _MAKE_IT.search(words):
+        move = next(
+            (
+                found
+                for verb in _MOVE_VERB.finditer(words)
+                if not (verb.group("verb") and _NOT_MOVING_BEFORE.search(words[: verb.start()]))
+                and not _NOT_MOVING_AT.match(words, verb.start())
+                and (found := _MOVE.match(words, verb.start())) is not None
+            ),
+            None,
+        )
+        if move is None:
             return Parsed("none", None)
         said = move.group("when") or move.group("when2") or move.group("when3")
         if not find_when(said, now).spans:

@@ -121,7 +121,10 @@ class ReminderStore:
         hits: list[tuple[Reminder, set[str]]] = []
         for reminder in self.active(limit=100_000):
             mine = re.findall(r"[\w']+", reminder.text.lower())
-            shared = {w for w in words if any(m.startswith(w) for m in mine)}
+            # A short word must be whole ("be" is not "bed"); a longer one may be a stem.
+            shared = {
+                w for w in words if any(m == w or (len(w) >= 3 and m.startswith(w)) for m in mine)
+            }
             if shared:
                 hits.append((reminder, shared))
         having = Counter(w for _, shared in hits for w in shared)

@@ -50,6 +50,13 @@ class RequestParser:
 
 
 def _leans_back(parsed: Parsed) -> bool:
+    """ "Put it in", "remind me about it", "remind me to go": the sentence before says
+    what, or when."""
     assert parsed.call is not None
-    title = str(parsed.call.arguments.get("title", "-")).strip().lower()
-    return parsed.call.skill == "calendar.add" and title in _LEANS_BACK
+    arguments = parsed.call.arguments
+    if parsed.call.skill == "calendar.add":
+        return str(arguments.get("title", "")).strip().lower() in _LEANS_BACK
+    if parsed.call.skill == "reminder.add":
+        text = str(arguments.get("text", "")).strip().lower()
+        return text in _LEANS_BACK or not str(arguments.get("when", "")).strip()
+    return False

@@ -336,9 +336,11 @@ def find_when(
             spans=((either.start(), either.end()),),
         )
     same = _SAME_TIME_RE.search(text)
-    if same is not None:  # "this time tomorrow": a day or a week from now, to the minute
+    if same is not None and _first_clock(text) is None:
+        # "this time tomorrow": the same time on the clock, a day or a week on.
         days = 1 if same.group("day") == "tomorrow" else 7
-        return When(due=_later(now, timedelta(days=days)), spans=((same.start(), same.end()),))
+        on = (now.replace(tzinfo=None) + timedelta(days=days)).replace(tzinfo=now.tzinfo)
+        return When(due=on, spans=((same.start(), same.end()),))
     every_m = _EVERY_RE.search(text)
     rel = _RELATIVE_RE.search(text)
     relative_day: date | None = None
@@ -670,7 +672,10 @@ def _day_of(
     if m.group("dayafter"):
         return today + timedelta(days=2), None, None
     if m.group("hol"):
-        return next_holiday(m.group("hol"), today, getattr(now.tzinfo, "key", None)), None, None
+        found = next_holiday(m.group("hol"), today, getattr(now.tzinfo, "key", None))
+        if found is None:  # not kept where the user is: which day is theirs to say
+            return None, None, f"Which day is {m.group('hol').strip().title()} for you?"
+        return found, None, None
     if m.group("wdnext"):
         monday = today + timedelta(days=7 - today.weekday())
         return monday + timedelta(days=_weekday_index(m.group("wdn"))), None, None
