@@ -743,6 +743,25 @@ def bench_skills(as_json: bool, misses: bool) -> None:
     _say(json.dumps(report, indent=2))
 
 
+@bench.command("replies")
+@click.option("--json", "as_json", is_flag=True, help="Print the full JSON report.")
+@click.option("--replies", "show_replies", is_flag=True, help="Include every reply said.")
+@click.pass_context
+def bench_replies(ctx: click.Context, as_json: bool, show_replies: bool) -> None:
+    """Reply quality on the configured model (--model): OS1's companion against plain
+    prompting, dev and held-out parts (about 3 minutes on the embedded model)."""
+    from os1.bench.replies import run_replies_bench
+
+    with _errors_as_messages():
+        app = _open(ctx)
+        report = run_replies_bench(app.llm, show_replies=show_replies)
+    if not as_json:
+        for split in ("dev", "heldout"):
+            report[split]["ours"].pop("failures", None)
+            report[split]["plain_prompting"].pop("failures", None)
+    _say(json.dumps(report, indent=2))
+
+
 @bench.command("voice")
 @click.option("--json", "as_json", is_flag=True, help="Print the full JSON report.")
 @click.option(
