@@ -47,3 +47,16 @@ def test_the_cases_hold_a_third_of_each_class_out() -> None:
     assert sum(1 for c in cases if c["history"]) >= 10  # multi-turn cases
     for name, count in by_class.items():
         assert abs(held[name] - count / 3) <= 1, name
+
+
+def test_the_benchmark_runs_both_systems_on_every_case() -> None:
+    from os1.bench.replies import run_replies_bench
+    from os1.llm.fake import FakeLLM
+
+    report = run_replies_bench(FakeLLM(), show_replies=True, repeats=1)
+    assert report["cases"] == len(load_cases()["cases"])
+    assert report["dev"]["cases"] + report["heldout"]["cases"] == report["cases"]
+    for split in ("dev", "heldout"):
+        for system in ("ours", "plain_prompting"):
+            assert 0.0 <= report[split][system]["pass_rate"] <= 1.0
+    assert all(row["ours"]["reply"] for row in report["replies"])

@@ -19,7 +19,6 @@ import re
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -138,12 +137,6 @@ def _companion_reply(llm: LLM, case: dict[str, Any], user_name: str, companion_n
     return reply
 
 
-def _timed(make: Callable[[], str]) -> tuple[str, float]:
-    started = time.perf_counter()
-    reply = make()
-    return reply, (time.perf_counter() - started) * 1000
-
-
 def _rates(rows: list[dict[str, Any]], system: str) -> dict[str, Any]:
     passed = [r for r in rows if not r[system]["failed"]]
     by_class = {}
@@ -163,35 +156,46 @@ def _rates(rows: list[dict[str, Any]], system: str) -> dict[str, Any]:
     }
 
 
-def run_replies_bench(llm: LLM, show_replies: bool = False) -> dict[str, Any]:
-    """Every case through both systems; pass rates per half (dev, held out) and class."""
+def run_replies_bench(llm: LLM, show_replies: bool = False, repeats: int = 3) -> dict[str, Any]:
+    """Every case through both systems ``repeats`` times (replies are sampled, so one
+    reply per case says little); pass rates per half (dev, held out) and class."""
     data = load_cases()
     user_name, companion_name = data["user_name"], data["companion_name"]
-    params = GenerationParams(max_tokens=60, temperature=0.7, seed=7)
     rows = []
     for case in data["cases"]:
-        ours, ours_ms = _timed(lambda c=case: _companion_reply(llm, c, user_name, companion_name))  # type: ignore[misc]
-        plain_prompt = _plain_prompt(case, user_name, companion_name)
-        plain, plain_ms = _timed(lambda p=plain_prompt: "".join(llm.stream(p, params)).strip())  # type: ignore[misc]
-        rows.append(
-            {
-                "id": case["id"],
-                "class": case["class"],
-                "split": case["split"],
-                "user": case["user"],
-                "ours": {
-                    "reply": ours,
-                    "ms": ours_ms,
-                    "failed": check(ours, case, user_name, companion_name),
-                },
-                "plain": {
-                    "reply": plain,
-                    "ms": plain_ms,
-                    "failed": check(plain, case, user_name, companion_name),
-                },
-            }
-        )
-    report: dict[str, Any] = {"bench": "replies", "model": llm.info.name, "cases": len(rows)}
+        for attempt in range(max(1, repeats)):
+            params = GenerationParams(max_tokens=60, temperature=0.6, seed=7 + attempt)
+            plain_prompt = _plain_prompt(case, user_name, companion_name)
+            started = time.perf_counter()
+            ours = _companion_reply(llm, case, user_name, companion_name)
+            ours_ms = (time.perf_counter() - started) * 1000
+            started = time.perf_counter()
+            plain = "".join(llm.stream(plain_prompt, params)).strip()
+            plain_ms = (time.perf_counter() - started) * 1000
+            rows.append(
+                {
+                    "id": case["id"],
+                    "class": case["class"],
+                    "split": case["split"],
+                    "user": case["user"],
+                    "ours": {
+                        "reply": ours,
+                        "ms": ours_ms,
+                        "failed": check(ours, case, user_name, companion_name),
+                    },
+                    "plain": {
+                        "reply": plain,
+                        "ms": plain_ms,
+                        "failed": check(plain, case, user_name, companion_name),
+                    },
+                }
+            )
+    report: dict[str, Any] = {
+        "bench": "replies",
+        "model": llm.info.name,
+        "cases": len(data["cases"]),
+        "replies_per_case": max(1, repeats),
+    }
     for split in ("dev", "heldout"):
         part = [r for r in rows if r["split"] == split]
         mine, baseline = _rates(part, "ours"), _rates(part, "plain")
@@ -201,7 +205,7 @@ def run_replies_bench(llm: LLM, show_replies: bool = False) -> dict[str, Any]:
             else None
         )
         report[split] = {
-            "cases": len(part),
+            "cases": len({r["id"] for r in part}),
             "ours": mine,
             "plain_prompting": baseline,
             "ratio_to_baseline": round(ratio, 2) if ratio is not None else None,
