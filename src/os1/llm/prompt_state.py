@@ -74,6 +74,7 @@ class PromptState:
             reason = "llama.cpp refused it"
         if not loaded or not 0 < count.value <= capacity:
             _log.info("prompt state %s not used (%s); removing it", self.path, reason)
+            self._clear_context()  # whatever a failed load left in it must not be attended
             self._forget()
             return 0
         n = count.value
@@ -121,6 +122,14 @@ class PromptState:
             if old != self.path:  # made for another model or version: never valid again
                 old.unlink(missing_ok=True)
         return True
+
+    def _clear_context(self) -> None:
+        try:
+            memory = self._api.llama_get_memory(self._llama.ctx)
+            if memory:
+                self._api.llama_memory_clear(memory, True)
+        except AttributeError:  # an older llama-cpp-python: clear it as it knew how
+            self._llama.reset()
 
     def _forget(self) -> None:
         self.path.unlink(missing_ok=True)
