@@ -16,6 +16,7 @@ from os1.llm.openai_compat import OpenAICompatibleLLM
 from os1.skills.base import FakeSkill, Registry, SkillCall, SkillError, SkillResult
 from os1.skills.intent import IntentParser
 from os1.skills.reminders import ReminderStore, clean_text
+from os1.skills.requests import RequestParser
 from os1.skills.router import SkillRouter
 from os1.skills.scheduler import Scheduler
 from os1.skills.when import find_when
@@ -230,6 +231,18 @@ def test_a_reminder_not_needed_is_never_the_latest_one_by_default(friday: Movabl
     ]:
         assert router.handle(said) is None, said
     assert len(router.reminders.active()) == 2
+
+
+def test_a_huge_message_full_of_numbers_is_read_in_linear_time() -> None:
+    """64 kB (the longest message accepted) of clock-like numbers: once this took minutes,
+    as patterns rescanned the text before each number. The bound only catches that."""
+    import time
+
+    started = time.perf_counter()
+    for text in ("12 " * 21_000, "at 5, " * 10_000):
+        assert IntentParser().parse(text, FRIDAY_10AM).intent == "none"
+        RequestParser().parse(text, FRIDAY_10AM)
+    assert time.perf_counter() - started < 20
 
 
 def test_the_request_after_a_story_takes_its_own_time(friday: MovableClock) -> None:

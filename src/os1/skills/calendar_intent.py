@@ -232,7 +232,7 @@ _SLANG = {"wats": "what's", "wk": "week", "ugh": "", "mtg": "meeting", "arvo": "
 
 
 _RESTATED_CLOCK = re.compile(
-    r"(?P<clock>\b(?:at\s+)?\d{1,2}(?::\d{2})?\s*(?:[ap]m)?)(?P<between>[^,]*?),?\s+"
+    r"(?P<clock>\b(?:at\s+)?\d{1,2}(?::\d{2})?\s*(?:[ap]m)?)(?P<between>[^,]{0,80}?),?\s+"
     r"(?:no\s+wait|no\s+sorry|sorry|actually|no)\s*,?\s+(?:make\s+(?:it|that)\s+)"
     r"(?P<new>(?:at\s+)?\d{1,2}(?::\d{2})?\s*(?:[ap]m)?)\b",
     re.IGNORECASE,

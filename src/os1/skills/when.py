@@ -562,7 +562,7 @@ def _first_clock(text: str) -> _Clock | When | None:
             continue
         if not found.explicit and _DATE_AFTER.match(text, m.end()):
             continue  # "23 December": a day of the month
-        if not found.explicit and _MONTH_BEFORE.search(text, 0, m.start()):
+        if not found.explicit and _MONTH_BEFORE.search(text, max(0, m.start() - 16), m.start()):
             continue  # "March 24": a day of the month
         if found.explicit:
             return found
