@@ -7,6 +7,7 @@ request: a sentence that merely mentions a time ("I called Annie yesterday at 6"
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -151,6 +152,7 @@ _NOT_MOVING_BEFORE = re.compile(
 _NOT_MOVING_AT = re.compile(
     r"make\s+it\s+to\s+(?:the|my|a|an|work|class|school|his|her|their)\b|put\s+it\s+this\s+way\b"
 )
+_MOVE_VERBS_TRIED = 6  # a request names its verb early; a long text is not tried verb by verb
 _MOVE_VERB = re.compile(
     r"\b(?P<verb>move|push|change|reschedule|shift|bump|postpone|delay|make|set|switch|put|snooze|"
     r"update)\b|\b(?:the|my|that)\s+(?:[\w']+\s+){0,3}?reminder\s+(?:go\s+off|ring|fire|come\s+up|"
@@ -282,11 +284,15 @@ class IntentParser:
         return self._call("reminder.add", {"text": recase(task, text), "when": when_text}, text)
 
     def _move(self, words: str, text: str, now: datetime, just_talked_about: bool) -> Parsed:
+        verbs = itertools.islice(_MOVE_VERB.finditer(words), _MOVE_VERBS_TRIED)
         move = next(
             (
                 found
-                for verb in _MOVE_VERB.finditer(words)
-                if not (verb.group("verb") and _NOT_MOVING_BEFORE.search(words[: verb.start()]))
+                for verb in verbs
+                if not (
+                    verb.group("verb")
+                    and _NOT_MOVING_BEFORE.search(words, max(0, verb.start() - 32), verb.start())
+                )
                 and not _NOT_MOVING_AT.match(words, verb.start())
                 and (found := _MOVE.match(words, verb.start())) is not None
             ),
