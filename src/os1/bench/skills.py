@@ -22,7 +22,7 @@ from os1.skills.calendar import CalendarStore, new_event
 from os1.skills.calendar_skills import Remote, calendar_skills
 from os1.skills.intent import Parsed
 from os1.skills.reminders import ReminderStore, reminder_skills
-from os1.skills.requests import RequestParser
+from os1.skills.requests import RequestParser, carry_out
 from os1.store.db import Database
 
 INTENTS = [
@@ -125,10 +125,8 @@ def _run_case(
 def _act(parsed: Parsed, registry: Registry) -> tuple[Parsed, SkillResult | None]:
     """What the skill did, as the router does it: a tentative call that finds nothing
     to act on was conversation, and is judged as "none"."""
-    if parsed.call is None:
-        return parsed, None
-    outcome = registry.act(parsed.call)
-    if parsed.tentative and outcome.outcome == "nothing":
+    outcome = carry_out(parsed, registry)
+    if outcome is None and parsed.call is not None:
         return Parsed("none", None), None
     return parsed, outcome
 

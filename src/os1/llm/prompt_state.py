@@ -16,16 +16,14 @@ data directory, never in a shared cache.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import hashlib
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from os1.store.files import sweep_leftovers, sync_folder
+from os1.store.files import written_whole
 
 _log = logging.getLogger("os1.llm.prompt_state")
 _PREFIX = "prompt-"
@@ -92,31 +90,16 @@ class PromptState:
         held = tuple(int(t) for t in self._llama.input_ids[:n])
         if n == 0 or held == self._saved:
             return False
-        partial: str | None = None
         try:
-            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            sweep_leftovers(self.folder)
-            handle, partial = tempfile.mkstemp(
-                prefix=f"{self.path.name}.", suffix=".partial", dir=self.folder
-            )
-            os.close(handle)  # llama.cpp writes it by name (mkstemp made it 0600)
-            tokens = (self._api.llama_token * n)(*held)
-            if not self._api.llama_state_save_file(
-                self._llama.ctx, os.fsencode(partial), tokens, n
-            ):
-                raise OSError("llama.cpp could not write it")
-            with open(partial, "rb") as written:
-                os.fsync(written.fileno())  # the data on disk before the name is
-            os.replace(partial, self.path)
-            partial = None
-            sync_folder(self.folder)
+            with written_whole(self.path) as partial:  # llama.cpp writes it by name
+                tokens = (self._api.llama_token * n)(*held)
+                if not self._api.llama_state_save_file(
+                    self._llama.ctx, os.fsencode(partial), tokens, n
+                ):
+                    raise OSError("llama.cpp could not write it")
         except OSError as exc:
             _log.warning("could not save the prompt state to %s: %s", self.path, exc)
             return False
-        finally:
-            if partial is not None:  # failed or interrupted: never leave it behind
-                with contextlib.suppress(OSError):
-                    os.unlink(partial)
         self._saved = held
         for old in self.folder.glob(f"{_PREFIX}*{_SUFFIX}"):
             if old != self.path:  # made for another model or version: never valid again

@@ -15,12 +15,9 @@ one. It lives in the data directory's cache folder: it holds the user's memory.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from os1.store.files import sweep_leftovers, sync_folder
+from os1.store.files import written_whole
 
 _log = logging.getLogger("os1.memory.index_snapshot")
 _FORMAT = 2
@@ -59,7 +56,6 @@ class SnapshotFile:
         self.model = model
         self.dim = dim
         digest = hashlib.sha256(f"{model}|{dim}".encode()).hexdigest()[:12]
-        self.cache = cache
         self.path = cache / f"vectors-{digest}.npz"
 
     def load(self, changes: int, database_id: str) -> Snapshot | None:
@@ -118,25 +114,10 @@ class SnapshotFile:
         }  # fmt: skip
         if snapshot.basis is not None:
             arrays["basis"] = snapshot.basis
-        partial: str | None = None
         try:
-            self.cache.mkdir(parents=True, exist_ok=True, mode=0o700)
-            sweep_leftovers(self.cache)
-            handle, partial = tempfile.mkstemp(
-                prefix=f"{self.path.name}.", suffix=".partial", dir=self.cache
-            )
-            with os.fdopen(handle, "wb") as out:
+            with written_whole(self.path) as partial, partial.open("wb") as out:
                 np.savez(out, **arrays)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(partial, self.path)
-            partial = None
-            sync_folder(self.cache)
         except OSError as exc:
             _log.warning("could not save the vector index to %s: %s", self.path, exc)
             return False
-        finally:
-            if partial is not None:  # failed or interrupted: never leave it behind
-                with contextlib.suppress(OSError):
-                    os.unlink(partial)
         return True

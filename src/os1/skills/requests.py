@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from os1.skills.base import Registry, SkillResult
 from os1.skills.calendar_intent import CalendarParser
 from os1.skills.intent import IntentParser, Parsed
 
@@ -47,6 +48,17 @@ class RequestParser:
         if parsed.call is not None:
             return parsed
         return self.calendar.parse(text, now)
+
+
+def carry_out(parsed: Parsed, registry: Registry) -> SkillResult | None:
+    """What the parsed request did; None where nothing was asked: no call, or a
+    tentative one ("no need to remind me about the dentist") that found nothing."""
+    if parsed.call is None:
+        return None
+    result = registry.act(parsed.call)
+    if parsed.tentative and result.outcome == "nothing":
+        return None
+    return result
 
 
 def _leans_back(parsed: Parsed) -> bool:

@@ -27,7 +27,7 @@ from os1.skills.consent import Consents, answer_of
 from os1.skills.followups import FollowUps
 from os1.skills.intent import normalize
 from os1.skills.reminders import ReminderStore, reminder_skills, when_words
-from os1.skills.requests import RequestParser
+from os1.skills.requests import RequestParser, carry_out
 from os1.skills.when import find_when, with_part
 from os1.store.db import Database
 from os1.store.state import StateStore
@@ -95,8 +95,8 @@ class SkillRouter:
         parsed = self.parser.parse(text, now, just_talked_about=self._just_acted())
         call = parsed.call
         if call is not None and parsed.tentative:
-            found = self.registry.act(call)
-            if found.outcome != "nothing":
+            found = carry_out(parsed, self.registry)
+            if found is not None:
                 self.log.record(call, found)
                 self.state.delete(PENDING_KEY)
                 return found
