@@ -29,11 +29,10 @@ from os1.config import Settings, load_settings
 from os1.llm.base import GenerationParams, ModelInfo, Prompt
 from os1.llm.embedded_model import embedded_model_path
 from os1.llm.llamacpp import LlamaCppLLM, load_llama
-from os1.llm.prompt_state import forget_saved
 from os1.memory.core import Memory
 from os1.memory.embedding import default_embedder
 from os1.store.conversations import Conversations
-from os1.store.db import CACHE_DIR, Database
+from os1.store.db import Database, clear_cache
 from os1.store.state import StateStore
 
 _EARLIER = [
@@ -275,7 +274,7 @@ def _cold_starts(ours: _RecordingLLM, context_tokens: int, repeats: int) -> dict
         db, _, _, _ = _seed_home(ours, home, context_tokens)
         db.close()
         for number in range(max(1, repeats)):
-            forget_saved(home / CACHE_DIR)
+            clear_cache(home)  # no saved prompt (nor index copy): a start from nothing
             fresh.append(_ask(home, _TURNS[(2 * number) % len(_TURNS)]))
             saved.append(_ask(home, _TURNS[(2 * number + 1) % len(_TURNS)]))
     return {

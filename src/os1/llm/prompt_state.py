@@ -117,10 +117,3 @@ class PromptState:
     def _forget(self) -> None:
         self.path.unlink(missing_ok=True)
         self._saved = ()
-
-
-def forget_saved(folder: Path) -> None:
-    """Remove every saved prompt state in ``folder`` (after a reset: it holds the old
-    conversation)."""
-    for saved in folder.glob(f"{_PREFIX}*{_SUFFIX}*"):
-        saved.unlink(missing_ok=True)
