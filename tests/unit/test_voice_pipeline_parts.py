@@ -289,3 +289,44 @@ def test_listener_reacts_a_frame_sooner_over_the_companions_voice() -> None:
     assert speaking.while_speaking and not quiet.while_speaking
     assert quiet.detected_at - speaking.detected_at == pytest.approx(512 / MIC_RATE)
     assert speaking.at == pytest.approx(quiet.at) == pytest.approx(1.024)
+
+
+def test_the_first_piece_never_ends_on_a_word_that_promises_more() -> None:
+    def pieces(reply: str) -> list[str]:
+        return _stream(SentenceChunker(), [" " + w for w in reply.split()])
+
+    assert pieces("That's the best part of the week.") == ["That's the best", "part of the week."]
+    assert pieces("I don't want to go out.") == ["I don't want", "to go out."]
+    assert pieces("I am so happy for you") == ["I am so happy", "for you"]
+    assert pieces("You're right.") == ["You're right."]
+    # A run of such words is cut all the same, so the first sound is never long in coming.
+    assert pieces("I and the a to of my own words")[0] == "I and the a to"
+
+
+def test_playback_counts_the_silence_while_the_next_piece_was_not_ready() -> None:
+    now = [0.0]
+    playback = Playback(1000, clock=lambda: now[0])
+    reply = playback.begin_reply()
+    first = playback.add_piece(reply, "I don't want")
+    playback.play(reply, first, np.full(500, 0.1, np.float32))
+    playback.piece_done(reply, first)
+    assert playback.stalled_ms_of(reply) is None  # not heard yet
+    playback.pull(200)
+    now[0] = 0.2
+    playback.pull(400)  # the last 300 samples: the queue runs dry at 0.5 s
+    second = playback.add_piece(reply, "to go out.")
+    now[0] = 0.9
+    playback.play(reply, second, np.full(500, 0.1, np.float32))  # 0.4 s late
+    assert playback.stalled_ms_of(reply) == pytest.approx(400.0)
+    playback.pull(500)  # played to the end: silence after the last piece is no stall
+    now[0] = 3.0
+    assert playback.stalled_ms_of(reply) == pytest.approx(400.0)
+    assert playback.stalled_ms_of(reply + 1) is None
+
+
+def test_echo_gate_tells_a_level_above_the_echo_without_learning() -> None:
+    gate = EchoGate(coupling=0.1)
+    assert gate.above_echo(0.2, playback_level=0.3)
+    assert not gate.above_echo(0.05, playback_level=0.3)
+    assert gate.above_echo(0.001, playback_level=0.0)  # nothing playing
+    assert gate.coupling == 0.1

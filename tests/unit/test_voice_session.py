@@ -320,3 +320,89 @@ def test_talking_over_something_brought_up_stops_it_and_is_a_turn(
     assert cut.heard.startswith("Reminder: water") and len(cut.heard) < len(long) / 2
     assert [t.user_text for t in turns] == ["Wait, one thing first."]
     assert turns[0].status == "complete" and turns[0].reply == "Sure, what is it?"
+
+
+def _speech_start(session: VoiceSession, number: int) -> float:
+    microphone = session.microphone
+    assert isinstance(microphone, FileMicrophone)
+    return microphone.speech_starts[number]
+
+
+def test_the_reply_stops_at_the_first_sound_of_the_users_voice(
+    onboarded: App, fake_llm: FakeLLM
+) -> None:
+    fake_llm.enqueue(LONG_REPLY, "Sure, go ahead.")
+    stt = FakeSTT(["Tell me a story.", "Wait, stop, I have a question."])
+    clips = [_tone(0.8), _tone(1.5)]
+    turns, events, session = _run(onboarded, clips, stt, cue_after_audio_s=0.8)
+    (cut,) = [e for e in events if isinstance(e, Interrupt) and not e.resumed]
+    spoke_at = _speech_start(session, 1)
+    # Dated by loudness, not by the voice detector's 32 ms frames, and stopped at once.
+    assert cut.onset_at == pytest.approx(spoke_at, abs=0.011)
+    assert cut.stopped_at - spoke_at < 0.03
+    assert cut.reply_heard_at is not None and cut.reply_heard_at < spoke_at
+    assert turns[0].status == "interrupted" and session.false_onsets == 0
+
+
+def test_a_sound_that_is_not_speech_only_pauses_the_reply(
+    onboarded: App, fake_llm: FakeLLM
+) -> None:
+    fake_llm.enqueue(LONG_REPLY)
+    # Loud enough to be an onset (-42 dBFS), too quiet for the voice detector (-40 dBFS).
+    rustle = _tone(0.15) * (0.0113 / 0.3)
+    settings = VoiceSettings(echo_gate=False)
+    turns, events, session = _run(
+        onboarded,
+        [_tone(0.8), rustle],
+        FakeSTT(["Tell me a story."]),
+        cue_after_audio_s=0.5,
+        settings=settings,
+    )
+    assert session.false_onsets == 1
+    assert not [e for e in events if isinstance(e, Interrupt)]
+    assert len(turns) == 1 and turns[0].status == "complete" and turns[0].reply == LONG_REPLY
+
+
+def test_words_transcribed_while_the_pause_was_judged_are_used(
+    onboarded: App, fake_llm: FakeLLM
+) -> None:
+    fake_llm.enqueue("Hello Theo, good to hear you.", "I'm well, thank you.")
+    stt = FakeSTT(["Hello there.", "How are you?"], quick=True)
+    turns, _, _ = _run(onboarded, [_tone(0.8), _tone(0.8)], stt)
+    assert [t.user_text for t in turns] == ["Hello there.", "How are you?"]
+    assert len(stt.calls) == 2  # one transcription a turn: the early one was kept
+    first_call_samples = stt.calls[0][0] / MIC_RATE
+    assert first_call_samples < 0.8 + 0.2 + 0.128  # cut before the pause was over
+
+
+def test_the_model_waits_while_the_first_piece_is_voiced(onboarded: App, fake_llm: FakeLLM) -> None:
+    """On two cores the first sound comes sooner when the voice has them to itself."""
+    import time
+
+    from os1.voice.playback import Playback
+    from os1.voice.reply import ReplyListener, SpokenReply
+
+    written: list[str] = []
+    seen: list[tuple[int, int]] = []  # (text written when a piece began, when it ended)
+
+    class SlowTTS(FakeTTS):
+        def synthesize(self, text, prosody=NEUTRAL):  # type: ignore[no-untyped-def]
+            before = len(written)
+            time.sleep(0.3)
+            seen.append((before, len(written)))
+            yield from super().synthesize(text, prosody)
+
+    fake_llm.enqueue("I don't want to go out tonight, it is far too cold for that.")
+    playback = Playback(16_000)
+    reply = SpokenReply(
+        onboarded.companion(),
+        SlowTTS(sample_rate=16_000),
+        playback,
+        NEUTRAL,
+        ReplyListener(on_text=written.append),
+    )
+    reply.start("Shall we go out?", None)
+    reply.join(10)
+    assert reply.written
+    assert seen[0][0] == seen[0][1]  # nothing more was written while the first was voiced
+    assert "".join(written).strip().endswith("cold for that.")

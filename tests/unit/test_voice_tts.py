@@ -272,3 +272,12 @@ def test_piper_splits_only_a_long_first_sentence_at_its_first_comma() -> None:
     short = list("həlˈoʊ, juː.")
     assert split_first_clause(short) == [short]
     assert split_first_clause(list("nˈoʊ kˈɑːmə hˈɪɹ.")) == [list("nˈoʊ kˈɑːmə hˈɪɹ.")]
+
+
+def test_a_piece_of_a_sentence_is_said_as_going_on() -> None:
+    (piece,) = plan_chunks("I don't want")
+    assert not piece.phonemes.endswith((".", ",")) and piece.pause == 0.0
+    whole = plan_chunks("I don't want to go out.")
+    assert whole[-1].phonemes.endswith(".") and whole[-1].pause > 0.0
+    (question,) = plan_chunks('"Really?"')
+    assert question.phonemes.endswith("?") and question.pause > 0.0

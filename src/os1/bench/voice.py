@@ -74,6 +74,16 @@ def _true_onset(dated: float, onsets: list[float]) -> float:
     return min(dated, max(near)) if near else dated
 
 
+def _barge_in_ms(event: Interrupt, onsets: list[float]) -> float:
+    """From the start of the speech over the reply (or from the reply's first sound, when
+    the user was already speaking as it began: nothing could stop it sooner) to the moment
+    playback stopped."""
+    start = _true_onset(event.onset_at, onsets)
+    if event.reply_heard_at is not None:
+        start = max(start, event.reply_heard_at)
+    return (event.stopped_at - start) * 1000
+
+
 def find_speech_dir(explicit: Path | None = None) -> Path:
     if explicit is not None:
         candidates = [explicit]
@@ -241,13 +251,13 @@ def conversation(
         # From the true start of the speech over the reply (the first sound of that
         # stretch in the recording, up to 0.4 s before the VAD dated it) to the moment
         # playback stopped: the detector's own lag is counted.
-        "barge_in_ms": _stats(
-            [
-                (event.stopped_at - _true_onset(event.onset_at, onsets)) * 1000
-                for event in interrupts
-            ]
-        ),
+        "barge_in_ms": _stats([_barge_in_ms(event, onsets) for event in interrupts]),
         "barge_in_vad_ms": _stats([t["barge_in_ms"] for t in turns]),
+        # The reply paused at a sound that was not speech (each a gap of up to 0.35 s).
+        "false_onsets": report["false_onsets"],
+        # Silence inside a reply heard to its end while its next audio was not ready: a
+        # faster start must not be paid for with pauses mid-reply.
+        "stalled_ms": _stats([t["stalled_ms"] for t in turns if t["status"] == "complete"]),
     }
 
 
@@ -281,7 +291,14 @@ def run_voice_benchmark(
         **{
             spec: {
                 key: conv[key]
-                for key in ("transcript_ms", "first_token_ms", "voice_to_voice_ms", "barge_in_ms")
+                for key in (
+                    "transcript_ms",
+                    "first_token_ms",
+                    "voice_to_voice_ms",
+                    "barge_in_ms",
+                    "stalled_ms",
+                    "false_onsets",
+                )
             }
             for spec, conv in report["conversations"].items()
         },

@@ -43,6 +43,11 @@ class SpeechToText(Protocol):
         ``context`` is text said just before, to help with names and continuity."""
         ...
 
+    def transcribe_quickly(self, audio: Samples, context: str = "") -> str | None:
+        """The words, if one quick pass is sure of them; None when only the slower full
+        pass (``transcribe``) could tell. For guesses that may be thrown away."""
+        ...
+
 
 @dataclass(frozen=True)
 class Prosody:

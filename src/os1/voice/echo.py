@@ -30,7 +30,12 @@ class EchoGate:
         if playback_level < _FLOOR:
             return True
         mic = float(np.sqrt(np.mean(np.square(frame)))) if frame.size else 0.0
-        if mic > self.margin * self.coupling * playback_level:
+        if self.above_echo(mic, playback_level):
             return True
         self.coupling += self.adapt * (mic / playback_level - self.coupling)
         return False
+
+    def above_echo(self, level: float, playback_level: float) -> bool:
+        """Whether a microphone ``level`` (RMS) is clearly louder than the echo of
+        ``playback_level`` could be (it learns nothing)."""
+        return playback_level < _FLOOR or level > self.margin * self.coupling * playback_level

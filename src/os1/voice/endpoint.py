@@ -31,6 +31,12 @@ _CONTINUERS = frozenset(
 _WORD = re.compile(r"[a-z']+")
 
 
+def promises_more(text: str) -> bool:
+    """The last word of ``text`` is one that more must follow ("the", "to", "because")."""
+    words = _WORD.findall(text.lower())
+    return bool(words) and words[-1] in _CONTINUERS
+
+
 def ending(text: str) -> Ending:
     """How the words so far end: complete, unfinished, or hesitating."""
     stripped = text.strip()

@@ -29,6 +29,16 @@ class SpeechStarted:
 
 
 @dataclass(frozen=True)
+class SpeechPaused:
+    """A first short silence after speech: the user may be done (``SpeechEnded``
+    follows if the silence lasts). Transcribing starts here, so that the words are
+    ready when the pause is long enough to count."""
+
+    at: float  # the last speech frame
+    audio: Samples = field(repr=False)  # the stretch of speech so far
+
+
+@dataclass(frozen=True)
 class SpeechEnded:
     """A stretch of speech ended in a pause; the turn may or may not be over."""
 
@@ -72,6 +82,7 @@ class Interrupt:
     heard: str  # the part of the reply the user heard
     resumed: bool = False  # it was only a backchannel ("mm-hm"): the companion went on
     by_user: bool = True  # False: stopped for another reason (leaving, a new turn)
+    reply_heard_at: float | None = None  # when the interrupted reply was first heard
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,7 @@ class TurnDone:
     speech_end_to_first_token_ms: float | None
     speech_end_to_first_audio_ms: float | None
     barge_in_ms: float | None = None
+    stalled_ms: float | None = None  # silence mid-reply while the next audio was not ready
     error: str | None = None
     reply_id: str | None = None  # the stored reply message (None: nothing was kept)
 
@@ -93,6 +105,7 @@ class TurnDone:
 Event = (
     AudioChunk
     | SpeechStarted
+    | SpeechPaused
     | SpeechEnded
     | Transcript
     | ReplyText

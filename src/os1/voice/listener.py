@@ -3,8 +3,9 @@
 Frames go through the voice activity detector one at a time. A few frames of speech in a
 row start an utterance (dated from its first speech frame, with some audio from just
 before so the first syllable is not clipped); a short run of silence ends a stretch of
-speech, which is handed on to be transcribed. Very long speech is cut at its quietest
-recent moment so a monologue is transcribed in pieces as it goes.
+speech, which is handed on to be transcribed (a shorter silence already hands on the
+speech so far, to be transcribed while the pause is still being judged). Very long speech
+is cut at its quietest recent moment so a monologue is transcribed in pieces as it goes.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import numpy as np
 
 from os1.voice.base import MIC_RATE, Samples, VoiceActivityDetector
 from os1.voice.echo import EchoGate
-from os1.voice.events import AudioChunk, SpeechEnded, SpeechStarted
+from os1.voice.events import AudioChunk, SpeechEnded, SpeechPaused, SpeechStarted
 
-Detected = SpeechStarted | SpeechEnded
+Detected = SpeechStarted | SpeechPaused | SpeechEnded
 
 
 class Listener:
@@ -29,6 +30,7 @@ class Listener:
         threshold: float = 0.5,
         start_frames: int = 2,
         pause_ms: int = 128,
+        early_ms: int = 64,
         preroll_ms: int = 200,
         max_speech_s: float = 20.0,
         echo_gate: EchoGate | None = None,
@@ -40,6 +42,9 @@ class Listener:
         self.frame = vad.frame_samples
         self.frame_s = self.frame / MIC_RATE
         self.pause_frames = max(1, round(pause_ms / 1000 / self.frame_s))
+        # Silence this long hands on the speech so far (a dip between words must not:
+        # a transcription started there is wasted and delays the next one).
+        self.early_frames = max(1, round(early_ms / 1000 / self.frame_s))
         self.max_frames = max(self.pause_frames + 1, round(max_speech_s / self.frame_s))
         self.echo_gate = echo_gate
         self._pending = np.zeros(0, dtype=np.float32)
@@ -114,6 +119,8 @@ class Listener:
             self._silent_run += 1
         if self._silent_run >= self.pause_frames:
             return self._end(at)
+        if self._silent_run == self.early_frames:
+            return SpeechPaused(at=self._last_voiced_at, audio=np.concatenate(self._speech))
         if len(self._speech) >= self.max_frames:
             return self._cut(at)
         return None

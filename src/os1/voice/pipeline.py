@@ -192,5 +192,7 @@ class VoiceRun:
             "stt": parts.stt.name,
             "inputs": [str(path) for path in self._inputs],
             "turns": [asdict(turn) for turn in turns],
+            # Pauses at a sound over the companion that the voice detector did not confirm.
+            "false_onsets": session.false_onsets,
             "replies": [str(path) for path in file_speaker.files] if file_speaker else [],
         }

@@ -34,6 +34,8 @@ class _Piece:
 class _Reply:
     pieces: list[_Piece] = field(default_factory=list)
     first_sample_at: float | None = None
+    dry_since: float | None = None  # all queued audio was played; more may come
+    stalled_s: float = 0.0  # silence inside the reply while its next audio was not ready
 
 
 class Playback:
@@ -106,6 +108,9 @@ class Playback:
             part = self._reply.pieces[piece]
             part.queued += samples.size
             self._queue.append((part, samples.astype(np.float32, copy=False)))
+            if self._reply.dry_since is not None:
+                self._reply.stalled_s += max(0.0, self.clock() - self._reply.dry_since)
+                self._reply.dry_since = None
 
     def piece_done(self, reply: int, piece: int) -> None:
         with self._lock:
@@ -135,6 +140,8 @@ class Playback:
             now = self.clock()
             if filled and self._reply.first_sample_at is None:
                 self._reply.first_sample_at = now + self.latency_s
+            if filled and not self._queue:
+                self._reply.dry_since = now + filled / self.sample_rate
             if filled:
                 rms = float(np.sqrt(np.mean(np.square(out[:filled]))))
                 self._levels.append((now + self.latency_s, rms))
@@ -230,6 +237,14 @@ class Playback:
         """When reply number ``reply`` was first heard (None: not yet, or not current)."""
         with self._lock:
             return self._reply.first_sample_at if reply == self._generation else None
+
+    def stalled_ms_of(self, reply: int) -> float | None:
+        """How long reply number ``reply`` fell silent between its pieces because the next
+        audio was not ready (None unless it is the current one and was heard)."""
+        with self._lock:
+            if reply != self._generation or self._reply.first_sample_at is None:
+                return None
+            return self._reply.stalled_s * 1000
 
     def heard_text_of(self, reply: int) -> str:
         """What was heard of reply number ``reply`` ("" unless it is the current one)."""

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -38,25 +38,32 @@ from os1.voice.base import (
 from os1.voice.echo import EchoGate
 from os1.voice.endpoint import EndpointPolicy, is_backchannel, parse_backchannels
 from os1.voice.events import (
+    AudioChunk,
     Event,
     Interrupt,
     ReplyText,
     ReplyWithdrawn,
     SpeechEnded,
+    SpeechPaused,
     SpeechStarted,
     Transcript,
     TurnDone,
 )
 from os1.voice.io import Microphone, Speaker
 from os1.voice.listener import Listener
+from os1.voice.onset import OnsetDetector
 from os1.voice.reply import Announcement, ReplyListener, SpokenReply
 
 _log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 _POLL_S = 0.01
 COMMIT_S = 12.0
 FINISH_TIMEOUT_S = 120.0
 JOIN_TIMEOUT_S = 30.0  # a reply's threads stop at their next step once cancelled
 ANNOUNCE_QUIET_S = 0.6  # something the companion brings up waits for this much quiet
+CONFIRM_ONSET_S = 0.35
+"""A reply paused at a sound resumes unless the voice detector hears speech by then (it
+lags a soft onset by up to about 0.3 s)."""
 
 
 @dataclass
@@ -80,6 +87,7 @@ class _Turn:
     confirmed: bool = False  # the user has finished: the reply may be heard
     barge_in_ms: float | None = None
     first_audio_at: float | None = None
+    stalled_ms: float | None = None
     early_text: list[ReplyText] = field(default_factory=list)  # written while held
 
     @property
@@ -94,6 +102,16 @@ class _Turn:
         """Text said just before the part being transcribed (helps Whisper)."""
         done = [t.result() for t in self.committed if t.done()]
         return " ".join(done)[-400:] if done else before
+
+
+@dataclass
+class _Onset:
+    """A sound over the companion's voice, not yet known to be speech: playback is
+    paused until the voice detector says."""
+
+    at: float
+    stopped_at: float
+    timer: asyncio.TimerHandle | None = None
 
 
 @dataclass
@@ -134,17 +152,21 @@ class VoiceSession:
         self.observe = observe or (lambda event: None)
         self.conversation_id = conversation_id
         self.clock = clock
-        self.listener = Listener(
-            vad,
-            threshold=settings.vad_threshold,
-            echo_gate=EchoGate() if settings.echo_gate else None,
-        )
+        self.echo_gate = EchoGate() if settings.echo_gate else None
+        self.listener = Listener(vad, threshold=settings.vad_threshold, echo_gate=self.echo_gate)
+        self.onsets = OnsetDetector()
+        self._onset: _Onset | None = None
+        self._onset_sound = 0  # the detector's last sound that paused the companion
+        self.false_onsets = 0  # pauses at a sound that was not speech
         self.policy = EndpointPolicy(
             settings.end_of_turn_ms, settings.unfinished_ms, settings.hesitation_ms
         )
         self.backchannels = parse_backchannels(settings.backchannels)
         self.turns: list[TurnDone] = []
         self._stt_pool = ThreadPoolExecutor(1, thread_name_prefix="os1-stt")
+        self._stt_running = 0  # transcriptions submitted and not finished
+        # Started at a first short silence: (the last speech frame it covers, its words).
+        self._early: tuple[float, asyncio.Future[str | None]] | None = None
         self._background = ThreadPoolExecutor(1, thread_name_prefix="os1-voice-bg")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._turn = _Turn(index=0)  # the user's turn in progress
@@ -180,6 +202,7 @@ class VoiceSession:
             self._unsaid.clear()
         try:
             async for chunk in self.microphone.chunks():
+                self._watch_onset(chunk)
                 for event in self.listener.feed(chunk, self.playback.level):
                     self._on_detected(event)
             for event in self.listener.flush(self.clock()):
@@ -244,19 +267,76 @@ class VoiceSession:
         except Exception:
             _log.warning("a voice observer failed", exc_info=True)
 
-    def _on_detected(self, event: SpeechStarted | SpeechEnded) -> None:
+    def _on_detected(self, event: SpeechStarted | SpeechPaused | SpeechEnded) -> None:
         self._emit(event)
         if isinstance(event, SpeechStarted):
+            self._early = None  # it went on: what was transcribed early is not the turn
             self._on_speech_started(event)
+        elif isinstance(event, SpeechPaused):
+            self._on_speech_paused(event)
         else:
             self._on_speech_ended(event)
 
+    def _on_speech_paused(self, event: SpeechPaused) -> None:
+        """Transcribe the turn so far while the pause is judged, if nothing else is being
+        transcribed (a stale run would only delay the next one)."""
+        if self._ignoring or self._barge is not None or self._stt_running:
+            return
+        turn = self._turn
+        audio = [*turn.pending, event.audio]
+        quick = self._run_stt(self.stt.transcribe_quickly, audio, turn.context(self._last_reply))
+        self._early = (event.at, quick)
+
+    def _watch_onset(self, chunk: AudioChunk) -> None:
+        """Pause what the companion is saying at the first sound over it, before the voice
+        detector can tell whether it is speech."""
+        level = self.playback.level()
+        gate = self.echo_gate
+        self.onsets.feed(chunk, lambda rms: gate is None or gate.above_echo(rms, level))
+        # A sound that began before the companion's voice counts too (the user started
+        # as the reply did), but each sound pauses the companion at most once.
+        onset = self.onsets.sounding_since
+        if onset is None or self.onsets.sounds == self._onset_sound:
+            return
+        if not self.settings.barge_in or self._onset is not None:
+            return
+        if self._barge is not None or self.listener.in_speech or not self.playback.playing:
+            return
+        replying = self._replying
+        reply = replying.reply if replying is not None else None
+        heard = reply is not None and reply.first_heard_at() is not None
+        if not heard and self._announcing is None:
+            return
+        assert self._loop is not None
+        self._onset_sound = self.onsets.sounds
+        pending = _Onset(at=onset, stopped_at=self.playback.pause())
+        pending.timer = self._loop.call_later(CONFIRM_ONSET_S, self._not_speech, pending)
+        self._onset = pending
+
+    def _not_speech(self, onset: _Onset) -> None:
+        """The sound that paused the companion was not speech: go on where it stopped."""
+        if self._onset is onset:
+            self._onset = None
+            self.false_onsets += 1
+            self.playback.resume()
+
+    def _take_onset(self) -> _Onset | None:
+        onset, self._onset = self._onset, None
+        if onset is not None and onset.timer is not None:
+            onset.timer.cancel()
+        return onset
+
     def _on_speech_started(self, event: SpeechStarted) -> None:
+        onset = self._take_onset()  # speech after all: the pause at its first sound stands
+        started_at = event.at if onset is None else min(event.at, onset.at)
+        stopped_at = None if onset is None else onset.stopped_at
         if self._announcing is not None:
             if not self.settings.barge_in:
                 self._ignoring = True  # as over a reply: talking over it is not a turn
                 return
-            self._stop_announcing(event.at)  # the user has the floor; it stays in writing
+            # The user has the floor; it stays in writing.
+            self._stop_announcing(started_at, stopped_at)
+            onset = None
         if self._endpoint is not None:  # the user is not done after all
             self._endpoint.cancel()
             self._endpoint = None
@@ -267,14 +347,16 @@ class VoiceSession:
             self._reopen(replying)  # not a word of the reply was heard: they were not done
             return
         if replying is None or self._barge is not None:
+            if onset is not None:
+                self.playback.resume()  # nothing of the companion's to stop after all
             return
         if not self.settings.barge_in:
             self._ignoring = True  # talking over the companion is not taken as a turn
             return
-        barge = _Barge(onset_at=event.at, stopped_at=self.playback.pause())
+        barge = _Barge(onset_at=started_at, stopped_at=stopped_at or self.playback.pause())
         self._barge = barge
         assert self._loop is not None
-        wait = max(0.0, event.at + self.settings.backchannel_ms / 1000 - self.clock())
+        wait = max(0.0, started_at + self.settings.backchannel_ms / 1000 - self.clock())
         barge.confirm = self._loop.call_later(wait, self._confirm_if_still_speaking, barge)
 
     def _reopen(self, turn: _Turn) -> None:
@@ -311,8 +393,14 @@ class VoiceSession:
         (``known``: a transcript of this stretch alone, reused when it is all there is)."""
         turn = self._turn
         turn.pending.append(event.audio)
+        early, self._early = self._early, None
         if known is not None and len(turn.pending) == 1:
             task = known
+        elif early is not None and early[0] == event.at:
+            # The same speech, transcribed from its first short silence.
+            task = asyncio.ensure_future(
+                self._sure_words(early[1], list(turn.pending), turn.context(self._last_reply))
+            )
         else:
             task = self._transcribe(turn.pending, turn.context(self._last_reply))
         if event.continues or sum(a.size for a in turn.pending) / MIC_RATE >= COMMIT_S:
@@ -323,10 +411,35 @@ class VoiceSession:
             turn.latest = task
         turn.speech_end_at = event.at
 
-    def _transcribe(self, audio: list[Samples], context: str) -> asyncio.Task[str]:
+    async def _sure_words(
+        self, quick: asyncio.Future[str | None], audio: list[Samples], context: str
+    ) -> str:
+        """The early quick pass's words, or if it was not sure of them, the full pass's."""
+        try:
+            words = await quick
+        except Exception:
+            words = None
+        return words if words is not None else await self._transcribe(audio, context)
+
+    def _run_stt(
+        self, work: Callable[[Samples, str], _T], audio: list[Samples], context: str
+    ) -> asyncio.Future[_T]:
+        """Run ``work`` (a transcription) on the speech-recognition thread."""
         assert self._loop is not None
         joined = np.concatenate(audio) if len(audio) > 1 else audio[0]
-        future = self._loop.run_in_executor(self._stt_pool, self.stt.transcribe, joined, context)
+        future = self._loop.run_in_executor(self._stt_pool, work, joined, context)
+        self._stt_running += 1
+
+        def finished(done: asyncio.Future[_T]) -> None:
+            self._stt_running -= 1
+            if not done.cancelled():
+                done.exception()  # an early guess nobody took may fail unheard
+
+        future.add_done_callback(finished)
+        return future
+
+    def _transcribe(self, audio: list[Samples], context: str) -> asyncio.Task[str]:
+        future = self._run_stt(self.stt.transcribe, audio, context)
 
         async def transcript() -> str:
             try:
@@ -371,11 +484,17 @@ class VoiceSession:
         reply = turn.reply
         reply.cancel()
         heard = reply.heard()
-        turn.first_audio_at = reply.first_heard_at() if heard else None
+        heard_at = reply.first_heard_at()
+        turn.first_audio_at = heard_at if heard else None
+        turn.stalled_ms = reply.stalled_ms()
         self.playback.clear()
         if by_user:
             turn.barge_in_ms = (barge.stopped_at - barge.onset_at) * 1000
-        self._emit(Interrupt(barge.onset_at, barge.stopped_at, heard, by_user=by_user))
+        self._emit(
+            Interrupt(
+                barge.onset_at, barge.stopped_at, heard, by_user=by_user, reply_heard_at=heard_at
+            )
+        )
         self._track(self._settle(turn, heard, "interrupted"))
 
     # -- deciding the turn is over ----------------------------------------------------
@@ -455,10 +574,10 @@ class VoiceSession:
                 self._announcing = None
             await asyncio.to_thread(said.join, JOIN_TIMEOUT_S)
 
-    def _stop_announcing(self, onset_at: float) -> None:
+    def _stop_announcing(self, onset_at: float, stopped_at: float | None = None) -> None:
         said = self._announcing
         if said is not None:
-            stopped_at = self.playback.pause()
+            stopped_at = stopped_at or self.playback.pause()
             heard = self.playback.heard_text()
             said.cancel()
             self._announcing = None
@@ -556,6 +675,7 @@ class VoiceSession:
         if reply.cancelled or self._replying is not turn:
             return
         turn.first_audio_at = reply.first_heard_at()
+        turn.stalled_ms = reply.stalled_ms()
         self._replying = None
         if reply.error:  # keep what was said before it failed, not the apology
             await self._settle(turn, reply.heard(), "failed")
@@ -602,6 +722,7 @@ class VoiceSession:
             speech_end_to_first_token_ms=since_end(reply.first_token_at),
             speech_end_to_first_audio_ms=since_end(turn.first_audio_at),
             barge_in_ms=None if turn.barge_in_ms is None else round(turn.barge_in_ms, 1),
+            stalled_ms=None if turn.stalled_ms is None else round(turn.stalled_ms, 1),
             error=str(reply.error) if reply.error else None,
             reply_id=result.reply_message.id if result and result.reply_message else None,
         )

@@ -342,17 +342,14 @@ class WhisperSTT:
             ) from exc
 
     def transcribe(self, audio: Samples, context: str = "") -> str:
-        samples = np.nan_to_num(np.asarray(audio, dtype=np.float32).reshape(-1))
+        samples = _samples(audio)
+        quick = self.transcribe_quickly(samples, context)
+        if quick is not None:
+            return quick
         loudest = loudest_dbfs(samples)
-        if samples.size == 0 or loudest < SILENT_DBFS:
-            return ""
         duration = samples.size / MIC_RATE
         with self._lock:
             self._load_locked()
-            if duration <= SHORT_WINDOW_MAX_S:
-                quick = self._transcribe_short(samples, duration, context)
-                if quick is not None:
-                    return clean_transcript([quick], duration, loudest)
             decoded, _info = self._whisper.transcribe(
                 samples,
                 language=self.language,
@@ -368,6 +365,24 @@ class WhisperSTT:
                 SegmentText(s.text, float(s.no_speech_prob), float(s.avg_logprob)) for s in decoded
             ]
         return clean_transcript(segments, duration, loudest)
+
+    def transcribe_quickly(self, audio: Samples, context: str = "") -> str | None:
+        samples = _samples(audio)
+        loudest = loudest_dbfs(samples)
+        if samples.size == 0 or loudest < SILENT_DBFS:
+            return ""
+        duration = samples.size / MIC_RATE
+        if duration > SHORT_WINDOW_MAX_S:
+            return None
+        with self._lock:
+            self._load_locked()
+            quick = self._transcribe_short(samples, duration, context)
+            if quick is None and context:
+                # What was said before can lead the decoder astray ("I'm not a —" before
+                # "A thin stripe…"); a second quick pass without it costs a sixth of the
+                # full pass.
+                quick = self._transcribe_short(samples, duration, "")
+        return None if quick is None else clean_transcript([quick], duration, loudest)
 
     def _transcribe_short(
         self, samples: Samples, duration: float, context: str
@@ -433,6 +448,10 @@ def _looks_looped(text: str) -> bool:
     return len(set(phrases)) < len(phrases)
 
 
+def _samples(audio: Samples) -> Samples:
+    return np.nan_to_num(np.asarray(audio, dtype=np.float32).reshape(-1))
+
+
 def _max_new_tokens(duration_s: float) -> int:
     """A ceiling on tokens per 30 s window: fast speech is about 5 tokens a second, so
     this never cuts real words, but it stops a hallucinated loop on a short clip from
@@ -453,13 +472,21 @@ class FakeSTT:
         self,
         replies: Iterable[str] = (),
         respond: Callable[[Samples, str], str] | None = None,
+        *,
+        quick: bool = False,
     ) -> None:
         self._queue: deque[str] = deque(replies)
         self._respond = respond
+        self.quick = quick
         self.calls: list[tuple[int, str]] = []
 
     def enqueue(self, *texts: str) -> None:
         self._queue.extend(texts)
+
+    def transcribe_quickly(self, audio: Samples, context: str = "") -> str | None:
+        """Like ``transcribe`` when made with ``quick=True``; otherwise never sure (None),
+        as a recogniser without a quick pass."""
+        return self.transcribe(audio, context) if self.quick else None
 
     def transcribe(self, audio: Samples, context: str = "") -> str:
         self.calls.append((int(audio.size), context))
