@@ -28,7 +28,11 @@ def _add(home: Path, text: str, due: datetime) -> None:
 
 def test_a_reminder_fires_in_chat_and_a_missed_one_is_said_at_start(home: Path) -> None:
     set_up(home)
-    _add(home, "take the pills", datetime.now(UTC) - timedelta(hours=2))
+    now = datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    # Two hours ago, but never yesterday (said then with its date, not "today").
+    missed = max(now - timedelta(hours=2), min(midnight, now - timedelta(seconds=1)))
+    _add(home, "take the pills", missed)
     child = spawn(home, "--model", "fake", "chat")
     child.expect(r"While you were away \(today at [^)]+\): a reminder to take the pills\.")
     child.expect("Theo> ")
