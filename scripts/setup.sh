@@ -57,14 +57,37 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip setuptools wheel
 
+# llama.cpp's AMX kernels (Xeon Sapphire Rapids and later) crash on the first token in
+# virtual machines (ggml-org/llama.cpp#20824), and a "native" build turns them on. On
+# x86-64 the build therefore names this CPU's vector features itself, never AMX.
+cpu_flags() {
+  [[ $(uname -m) == x86_64 && -r /proc/cpuinfo ]] || return 0
+  local have args="-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+  have=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+  on() { for f in "$@"; do [[ $have == *" $f "* ]] || { echo OFF; return; }; done; echo ON; }
+  args+=" -DGGML_SSE42=$(on sse4_2) -DGGML_AVX=$(on avx) -DGGML_AVX2=$(on avx2)"
+  args+=" -DGGML_BMI2=$(on bmi2) -DGGML_FMA=$(on fma) -DGGML_F16C=$(on f16c)"
+  args+=" -DGGML_AVX_VNNI=$(on avx_vnni)"
+  args+=" -DGGML_AVX512=$(on avx512f avx512cd avx512vl avx512dq avx512bw)"
+  args+=" -DGGML_AVX512_VBMI=$(on avx512vbmi) -DGGML_AVX512_VNNI=$(on avx512_vnni)"
+  args+=" -DGGML_AVX512_BF16=$(on avx512_bf16)"
+  echo "$args"
+}
+if .venv/bin/python -c "import llama_cpp, sys; sys.exit(b'AMX_INT8 = 1' not in llama_cpp.llama_print_system_info())" 2>/dev/null; then
+  echo "The installed llama-cpp-python uses AMX kernels, which crash here: rebuilding it."
+  .venv/bin/python -m pip uninstall --yes --quiet llama-cpp-python
+fi
 if ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
   step "Compiling llama-cpp-python (about 10 minutes on 2 cores; a line every minute)"
+  export CMAKE_ARGS="${CMAKE_ARGS:-} $(cpu_flags)"
+  echo "CMAKE_ARGS:${CMAKE_ARGS}"
   (
     while sleep 60; do echo "  ... still compiling ($(( ($(date +%s) - started) / 60 )) min)"; done
   ) &
   ticker=$!
   trap 'kill $ticker 2>/dev/null || true' EXIT
-  CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) .venv/bin/python -m pip install --progress-bar off \
+  # No wheel cache: a wheel built with other CPU flags must not be reused.
+  CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) .venv/bin/python -m pip install --progress-bar off --no-cache-dir \
     "$(sed -n 's/^ *"\(llama-cpp-python==[^"]*\)".*/\1/p' pyproject.toml | head -n1)" \
     || die "compiling llama-cpp-python failed (see the compiler output above)."
   kill $ticker 2>/dev/null || true
